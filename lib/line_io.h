@@ -1,0 +1,72 @@
+/* line_io: reading newline-delimited input of bounded line length, and
+ * buffered output that is flushed by size and by age.
+ *
+ * Reading: a line is returned as a pointer into the reader's buffer, without
+ * its '\n', valid until the next call: no copy on the hot path. A line longer
+ * than LINE_MAX_BYTES is returned once as LINE_TOO_LONG with its first
+ * LINE_MAX_BYTES bytes; the rest of it is skipped. The final line needs no
+ * '\n'. Line numbers count every line returned, from 1.
+ *
+ * Writing: out_write() copies into a 256 KiB buffer and writes it out when it
+ * is full or when its oldest byte has waited OUT_MAX_DELAY_MS; callers also
+ * call out_flush() whenever their input is idle, so a record never waits in
+ * a buffer while nothing else is coming. */
+#ifndef SP_LINE_IO_H
+#define SP_LINE_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LINE_MAX_BYTES (1024 * 1024)
+#define OUT_MAX_DELAY_MS 100
+
+enum line_status {
+    LINE_OK,       /* a complete line */
+    LINE_TOO_LONG, /* the first LINE_MAX_BYTES bytes of an over-long line */
+    LINE_IDLE,     /* no complete line arrived within the timeout */
+    LINE_EOF,      /* end of input, every line returned */
+    LINE_ERROR,    /* read error; errno says which */
+    LINE_STOPPED   /* sp_running was cleared while waiting */
+};
+
+typedef struct line_reader line_reader;
+
+/* A reader over fd (not closed by line_reader_free). */
+line_reader *line_reader_new(int fd);
+void line_reader_free(line_reader *r);
+
+/* Next line into *line/*len. timeout_ms < 0 waits for as long as it takes;
+ * otherwise LINE_IDLE comes back when no complete line arrived in time. */
+enum line_status line_reader_next(line_reader *r, const char **line, size_t *len, int timeout_ms);
+
+/* Number of the line last returned (1-based). */
+uint64_t line_reader_line_number(const line_reader *r);
+
+/* Total bytes consumed from fd so far (for progress reports). */
+uint64_t line_reader_bytes(const line_reader *r);
+
+typedef struct out_buf out_buf;
+
+/* Buffered output to fd (not closed by out_free). */
+out_buf *out_new(int fd);
+
+/* Flush what is left, then free. Returns 0, or -1 with errno on write error. */
+int out_close(out_buf *o);
+
+/* Append n bytes; may write. Returns 0, or -1 with errno (EPIPE when the
+ * reader went away: end quietly). */
+int out_write(out_buf *o, const void *p, size_t n);
+
+/* Write everything buffered. Returns 0, or -1 with errno. */
+int out_flush(out_buf *o);
+
+/* Bytes waiting in the buffer. */
+size_t out_pending(const out_buf *o);
+
+/* Monotonic clock in milliseconds, the time base of every timer here. */
+int64_t monotonic_ms(void);
+
+/* Wall clock (UTC) in milliseconds since the epoch. */
+int64_t wallclock_ms(void);
+
+#endif

@@ -1,0 +1,29 @@
+# common.bash: loaded by every tests/*.bats file (load helpers/common).
+#
+# SP_BIN     the programs under test (make check sets it to the sanitized build)
+# SP_DATA    data shipped with the project (tests/data)
+# SHARED_DATA the larger real data beside the checkout, when it exists
+#             (tests that need it skip without it)
+
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROJECT_DIR=$(cd "$TESTS_DIR/.." && pwd)
+: "${SP_BIN:=$PROJECT_DIR/bin}"
+SP_DATA=$TESTS_DIR/data
+SHARED_DATA=$PROJECT_DIR/../shared/data
+export SP_BIN SP_DATA SHARED_DATA PATH="$SP_BIN:$PATH"
+
+# ASan's leak checker needs ptrace-like access that some sandboxes refuse;
+# keep it on but do not let a harmless exit-time report turn a test red
+# unless it is a real leak (LSan prints "ERROR: LeakSanitizer" then).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# require_shared_data FILE: skip the test when ../shared/data is absent.
+require_shared_data() {
+    [ -f "$SHARED_DATA/$1" ] || skip "needs ../shared/data/$1"
+}
+
+# count_lines FILE: number of lines, no padding.
+count_lines() {
+    wc -l <"$1" | tr -d ' '
+}
