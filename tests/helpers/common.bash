@@ -1,7 +1,9 @@
 # common.bash: loaded by every tests/*.bats file (load helpers/common).
 #
 # SP_BIN     the programs under test (make check sets it to the sanitized build)
-# SP_DATA    data shipped with the project (tests/data)
+# SP_DATA    fixtures made for the tests (tests/data)
+# SP_EXAMPLES real data shipped with the project (examples/data: StreamPulse v1
+#             sample and 50k files, NYC TLC samples)
 # SHARED_DATA the larger real data beside the checkout, when it exists
 #             (tests that need it skip without it)
 
@@ -9,8 +11,9 @@ TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROJECT_DIR=$(cd "$TESTS_DIR/.." && pwd)
 : "${SP_BIN:=$PROJECT_DIR/bin}"
 SP_DATA=$TESTS_DIR/data
+SP_EXAMPLES=$PROJECT_DIR/examples/data
 SHARED_DATA=$PROJECT_DIR/../shared/data
-export SP_BIN SP_DATA SHARED_DATA PATH="$SP_BIN:$PATH"
+export SP_BIN SP_DATA SP_EXAMPLES SHARED_DATA PATH="$SP_BIN:$PATH"
 
 # ASan's leak checker needs ptrace-like access that some sandboxes refuse;
 # keep it on but do not let a harmless exit-time report turn a test red
