@@ -35,7 +35,7 @@ typedef struct line_reader line_reader;
 line_reader *line_reader_new(int fd);
 void line_reader_free(line_reader *r);
 
-/* Next line into *line/*len. timeout_ms < 0 waits for as long as it takes;
+/* Next line into *line and *len. timeout_ms < 0 waits for as long as it takes;
  * otherwise LINE_IDLE comes back when no complete line arrived in time. */
 enum line_status line_reader_next(line_reader *r, const char **line, size_t *len, int timeout_ms);
 
@@ -65,6 +65,9 @@ size_t out_pending(const out_buf *o);
 
 /* Monotonic clock in milliseconds, the time base of every timer here. */
 int64_t monotonic_ms(void);
+
+/* A cheaper, coarser (a few ms) monotonic clock for checks made per record. */
+int64_t monotonic_coarse_ms(void);
 
 /* Wall clock (UTC) in milliseconds since the epoch. */
 int64_t wallclock_ms(void);

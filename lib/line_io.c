@@ -1,0 +1,255 @@
+/* line_io: see line_io.h. */
+#include "line_io.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diag.h"
+
+#define READ_CHUNK (256 * 1024)
+#define OUT_CAPACITY (256 * 1024)
+
+struct line_reader {
+    int fd;
+    char *buf;
+    size_t cap;
+    size_t start;  /* first byte not yet returned */
+    size_t end;    /* end of the bytes read */
+    size_t scan;   /* bytes before this offset hold no '\n' of the current line */
+    bool skipping; /* discarding the tail of an over-long line */
+    bool eof;
+    uint64_t line_number;
+    uint64_t bytes;
+};
+
+int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t wallclock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+line_reader *line_reader_new(int fd)
+{
+    line_reader *r = calloc(1, sizeof *r);
+    if (!r) abort();
+    r->fd = fd;
+    r->cap = LINE_MAX_BYTES + 1 + READ_CHUNK;
+    r->buf = malloc(r->cap);
+    if (!r->buf) abort();
+    return r;
+}
+
+void line_reader_free(line_reader *r)
+{
+    if (!r) return;
+    free(r->buf);
+    free(r);
+}
+
+uint64_t line_reader_line_number(const line_reader *r)
+{
+    return r->line_number;
+}
+
+uint64_t line_reader_bytes(const line_reader *r)
+{
+    return r->bytes;
+}
+
+/* Wait until fd is readable or the deadline (monotonic ms, -1 for none)
+ * passes. Returns LINE_OK when readable, else LINE_IDLE, LINE_STOPPED or
+ * LINE_ERROR. */
+static enum line_status wait_readable(int fd, int64_t deadline)
+{
+    for (;;) {
+        if (!sp_running) return LINE_STOPPED;
+        int timeout = -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - monotonic_ms();
+            timeout = left > 0 ? (int)left : 0;
+        }
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int n = poll(&pfd, 1, timeout);
+        if (n > 0) return LINE_OK;
+        if (n == 0) return LINE_IDLE;
+        if (errno != EINTR) return LINE_ERROR;
+    }
+}
+
+/* Read more bytes into the buffer, moving the unreturned ones to its front
+ * first when the tail has little room. */
+static enum line_status fill(line_reader *r, int64_t deadline)
+{
+    if (r->start > 0 && r->cap - r->end < READ_CHUNK) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->scan -= r->start;
+        r->start = 0;
+    }
+    for (;;) {
+        if (deadline >= 0) {
+            enum line_status st = wait_readable(r->fd, deadline);
+            if (st != LINE_OK) return st;
+        }
+        ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+        if (n > 0) {
+            r->end += (size_t)n;
+            r->bytes += (uint64_t)n;
+            return LINE_OK;
+        }
+        if (n == 0) {
+            r->eof = true;
+            return LINE_OK;
+        }
+        if (errno == EINTR) {
+            if (!sp_running) return LINE_STOPPED;
+            continue;
+        }
+        if (errno == EAGAIN) {
+            enum line_status st = wait_readable(r->fd, deadline);
+            if (st != LINE_OK) return st;
+            continue;
+        }
+        return LINE_ERROR;
+    }
+}
+
+enum line_status line_reader_next(line_reader *r, const char **line, size_t *len, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
+    for (;;) {
+        if (r->skipping) {
+            char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+            if (nl) {
+                r->start = r->scan = (size_t)(nl - r->buf) + 1;
+                r->skipping = false;
+            } else {
+                r->start = r->scan = r->end;
+            }
+        }
+        if (!r->skipping) {
+            char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
+            if (nl) {
+                *line = r->buf + r->start;
+                *len = (size_t)(nl - *line);
+                r->start = r->scan = (size_t)(nl - r->buf) + 1;
+                r->line_number++;
+                return LINE_OK;
+            }
+            r->scan = r->end;
+            if (r->end - r->start > LINE_MAX_BYTES) {
+                *line = r->buf + r->start;
+                *len = LINE_MAX_BYTES;
+                /* The bytes stay in place until the next call. */
+                r->start += LINE_MAX_BYTES;
+                r->scan = r->start;
+                r->skipping = true;
+                r->line_number++;
+                return LINE_TOO_LONG;
+            }
+        }
+        if (r->eof) {
+            if (r->start < r->end && !r->skipping) {
+                *line = r->buf + r->start;
+                *len = r->end - r->start;
+                r->start = r->scan = r->end;
+                r->line_number++;
+                return LINE_OK;
+            }
+            return LINE_EOF;
+        }
+        enum line_status st = fill(r, deadline);
+        if (st != LINE_OK) return st;
+    }
+}
+
+struct out_buf {
+    int fd;
+    char *buf;
+    size_t len;
+    int64_t oldest_ms; /* when the oldest buffered byte arrived */
+};
+
+out_buf *out_new(int fd)
+{
+    out_buf *o = calloc(1, sizeof *o);
+    if (!o) abort();
+    o->fd = fd;
+    o->buf = malloc(OUT_CAPACITY);
+    if (!o->buf) abort();
+    return o;
+}
+
+/* Write all of p[0..n) to fd, waiting when it is non-blocking and full. */
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            poll(&pfd, 1, 100);
+            continue;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+int out_flush(out_buf *o)
+{
+    if (o->len == 0) return 0;
+    int rc = write_all(o->fd, o->buf, o->len);
+    o->len = 0;
+    return rc;
+}
+
+int64_t monotonic_coarse_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int out_write(out_buf *o, const void *p, size_t n)
+{
+    if (o->len + n > OUT_CAPACITY && out_flush(o) < 0) return -1;
+    if (n > OUT_CAPACITY) return write_all(o->fd, p, n);
+    if (o->len == 0) o->oldest_ms = monotonic_coarse_ms();
+    memcpy(o->buf + o->len, p, n);
+    o->len += n;
+    if (monotonic_coarse_ms() - o->oldest_ms >= OUT_MAX_DELAY_MS) return out_flush(o);
+    return 0;
+}
+
+size_t out_pending(const out_buf *o)
+{
+    return o->len;
+}
+
+int out_close(out_buf *o)
+{
+    if (!o) return 0;
+    int rc = out_flush(o);
+    free(o->buf);
+    free(o);
+    return rc;
+}
