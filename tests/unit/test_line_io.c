@@ -1,0 +1,123 @@
+/* Unit tests of lib/line_io over real pipes and files. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "line_io.h"
+#include "unit.h"
+
+/* A temporary file holding n bytes of data, opened for reading. */
+static int file_with(const char *data, size_t n)
+{
+    FILE *f = tmpfile();
+    fwrite(data, 1, n, f);
+    fflush(f);
+    rewind(f);
+    return dup(fileno(f)); /* the FILE is leaked on purpose: tests are short */
+}
+
+TEST(splits_lines_and_keeps_last_without_newline)
+{
+    const char text[] = "one\ntwo\r\n\nlast";
+    int fd = file_with(text, sizeof text - 1);
+    line_reader *r = line_reader_new(fd);
+    const char *line;
+    size_t len;
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_OK && len == 3 && !memcmp(line, "one", 3));
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_OK && len == 4 && !memcmp(line, "two\r", 4));
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_OK && len == 0);
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_OK && len == 4 && !memcmp(line, "last", 4));
+    CHECK_INT(line_reader_line_number(r), 4);
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_EOF);
+    CHECK_INT(line_reader_bytes(r), sizeof text - 1);
+    line_reader_free(r);
+    close(fd);
+}
+
+TEST(over_long_line_is_reported_once_and_skipped)
+{
+    size_t big = 2 * 1024 * 1024;
+    size_t n = big + 1 + 6 + LINE_MAX_BYTES + 1;
+    char *data = malloc(n);
+    memset(data, 'x', big);
+    data[big] = '\n';
+    memcpy(data + big + 1, "after\n", 6);
+    memset(data + big + 7, 'y', LINE_MAX_BYTES); /* exactly the limit: allowed */
+    data[n - 1] = '\n';
+    int fd = file_with(data, n);
+    line_reader *r = line_reader_new(fd);
+    const char *line;
+    size_t len;
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_TOO_LONG);
+    CHECK_INT(len, LINE_MAX_BYTES);
+    CHECK(line[0] == 'x' && line[len - 1] == 'x');
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_OK && len == 5 && !memcmp(line, "after", 5));
+    CHECK_INT(line_reader_line_number(r), 2);
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_OK);
+    CHECK_INT(len, LINE_MAX_BYTES);
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_EOF);
+    line_reader_free(r);
+    close(fd);
+    free(data);
+}
+
+TEST(idle_pipe_times_out_then_delivers)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    line_reader *r = line_reader_new(p[0]);
+    const char *line;
+    size_t len;
+    CHECK(write(p[1], "par", 3) == 3);
+    CHECK(line_reader_next(r, &line, &len, 20) == LINE_IDLE); /* incomplete line */
+    CHECK(write(p[1], "tial\n", 5) == 5);
+    CHECK(line_reader_next(r, &line, &len, 20) == LINE_OK && len == 7 &&
+          !memcmp(line, "partial", 7));
+    close(p[1]);
+    CHECK(line_reader_next(r, &line, &len, 20) == LINE_EOF);
+    line_reader_free(r);
+    close(p[0]);
+}
+
+TEST(output_is_buffered_until_flush)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    out_buf *o = out_new(p[1]);
+    CHECK(out_write(o, "hello\n", 6) == 0);
+    CHECK_INT(out_pending(o), 6);
+    CHECK(out_flush(o) == 0);
+    CHECK_INT(out_pending(o), 0);
+    char got[16] = {0};
+    CHECK(read(p[0], got, sizeof got) == 6 && !strcmp(got, "hello\n"));
+    CHECK(out_close(o) == 0);
+    close(p[0]);
+    close(p[1]);
+}
+
+TEST(closed_reader_gives_epipe)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int p[2];
+    CHECK(pipe(p) == 0);
+    close(p[0]);
+    out_buf *o = out_new(p[1]);
+    CHECK(out_write(o, "x\n", 2) == 0);
+    errno = 0;
+    CHECK(out_flush(o) < 0 && errno == EPIPE);
+    out_close(o);
+    close(p[1]);
+}
+
+int main(void)
+{
+    RUN(splits_lines_and_keeps_last_without_newline);
+    RUN(over_long_line_is_reported_once_and_skipped);
+    RUN(idle_pipe_times_out_then_delivers);
+    RUN(output_is_buffered_until_flush);
+    RUN(closed_reader_gives_epipe);
+    RETURN_SUMMARY();
+}
