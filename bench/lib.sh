@@ -1,0 +1,38 @@
+# bench/lib.sh: the functions every bench/bench_*.sh fragment uses.
+# Sourced by bench/run; BENCH_RUNS, BENCH_DIR and SP_BIN are set there.
+
+declare -A BENCH_EPS
+
+# bench_cmd LABEL EVENTS INPUT CMD...: time CMD (a shell command line) with
+# stdin from INPUT, report events/s, MB/s of input, peak RSS; remember the
+# events/s under LABEL for bench_ratio.
+bench_cmd() {
+    local label=$1 events=$2 input=$3; shift 3
+    local out secs rss bytes
+    if ! out=$(python3 "$BENCH_HOME/measure.py" "$BENCH_RUNS" "$input" "$@"); then
+        printf '  %-34s FAILED\n' "$label"
+        return 0
+    fi
+    read -r secs rss <<<"$out"
+    bytes=$(stat -c %s "$input")
+    BENCH_EPS[$label]=$(awk -v e="$events" -v s="$secs" 'BEGIN { printf "%.0f", e / s }')
+    awk -v l="$label" -v e="$events" -v s="$secs" -v b="$bytes" -v r="$rss" 'BEGIN {
+        printf "  %-34s %9.3f s %12.0f ev/s %8.1f MB/s   RSS %7.1f MB\n", l, s, e / s, b / s / 1e6, r / 1024 }' |
+        tee -a "$BENCH_RESULTS"
+}
+
+# bench_ratio OURS PEER: how many times faster OURS ran than PEER.
+bench_ratio() {
+    local ours=${BENCH_EPS[$1]:-} peer=${BENCH_EPS[$2]:-}
+    if [ -z "$ours" ] || [ -z "$peer" ]; then
+        printf '  %s / %s: n/a\n' "$1" "$2" | tee -a "$BENCH_RESULTS"
+        return 0
+    fi
+    awk -v a="$1" -v b="$2" -v x="$ours" -v y="$peer" 'BEGIN {
+        printf "  %s / %s = %.2fx\n", a, b, x / y }' | tee -a "$BENCH_RESULTS"
+}
+
+# bench_section TITLE: a heading in the report.
+bench_section() {
+    printf '\n%s\n' "$1" | tee -a "$BENCH_RESULTS"
+}
