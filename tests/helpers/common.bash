@@ -15,10 +15,9 @@ SP_EXAMPLES=$PROJECT_DIR/examples/data
 SHARED_DATA=$PROJECT_DIR/../shared/data
 export SP_BIN SP_DATA SP_EXAMPLES SHARED_DATA PATH="$SP_BIN:$PATH"
 
-# ASan's leak checker needs ptrace-like access that some sandboxes refuse;
-# keep it on but do not let a harmless exit-time report turn a test red
-# unless it is a real leak (LSan prints "ERROR: LeakSanitizer" then).
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+# The sanitized build of make check: a leak or an error makes the program
+# exit non-zero, which the tests see as a failure.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # require_shared_data FILE: skip the test when ../shared/data is absent.
