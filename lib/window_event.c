@@ -1,0 +1,130 @@
+/* window_event: one input line into an event, a control line or a DLQ reason. */
+#include "window_event.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event_time.h"
+
+#define KAFKA_PREFIX "{\"_kafka"
+
+bool window_event_is_kafka_line(const char *line, size_t len) {
+    size_t n = sizeof KAFKA_PREFIX - 1;
+    return len >= n && memcmp(line, KAFKA_PREFIX, n) == 0;
+}
+
+static void bad(struct window_line *out, enum dlq_error error, const char *field, const char *fmt,
+                const char *arg) {
+    out->kind = WINDOW_LINE_BAD;
+    out->error = error;
+    out->field = field;
+    snprintf(out->reason, sizeof out->reason, fmt, arg);
+}
+
+/* {"topic":"events","partition":2[,"offset":1234]} into src. */
+static bool read_coordinates(const json_t *j, bool want_offset, struct window_source *src) {
+    const json_t *topic = json_object_get(j, "topic");
+    const json_t *partition = json_object_get(j, "partition");
+    const json_t *offset = json_object_get(j, "offset");
+    if (!json_is_string(topic) || !json_is_integer(partition) ||
+        json_integer_value(partition) < 0 || json_integer_value(partition) > INT32_MAX ||
+        json_string_length(topic) >= WINDOW_TOPIC_MAX)
+        return false;
+    if (want_offset && (!json_is_integer(offset) || json_integer_value(offset) < 0))
+        return false;
+    src->topic = json_string_value(topic);
+    src->topic_len = json_string_length(topic);
+    src->partition = (int32_t)json_integer_value(partition);
+    src->offset = want_offset ? (int64_t)json_integer_value(offset) : 0;
+    return true;
+}
+
+static void read_assignment(const json_t *list, struct window_line *out) {
+    size_t n = json_array_size(list);
+    if (!json_is_array(list)) {
+        bad(out, DLQ_SCHEMA_VIOLATION, "_kafka_assignment", "%s is not an array",
+            "_kafka_assignment");
+        return;
+    }
+    out->parts = calloc(n ? n : 1, sizeof *out->parts);
+    if (out->parts == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (!read_coordinates(json_array_get(list, i), false, &out->parts[i])) {
+            bad(out, DLQ_SCHEMA_VIOLATION, "_kafka_assignment",
+                "%s holds an entry without topic and partition", "_kafka_assignment");
+            return;
+        }
+    }
+    out->n_parts = n;
+    out->kind = WINDOW_LINE_ASSIGNMENT;
+}
+
+static void read_event(const struct window_event_fields *f, struct window_line *out) {
+    const json_t *key = json_object_get(out->doc, f->key_field);
+    const json_t *time = json_object_get(out->doc, f->time_field);
+    if (json_is_integer(key)) {
+        out->key.num = (int64_t)json_integer_value(key);
+    } else if (json_is_string(key) && json_string_length(key) < WINDOW_RESULT_KEY_MAX) {
+        out->key.is_string = true;
+        out->key.text = json_string_value(key);
+        out->key.len = json_string_length(key);
+    } else {
+        bad(out, DLQ_SCHEMA_VIOLATION, f->key_field,
+            key == NULL ? "%s: missing" : "%s: not an integer or a string of under 256 bytes",
+            f->key_field);
+        return;
+    }
+    if (time == NULL) {
+        bad(out, DLQ_SCHEMA_VIOLATION, f->time_field, "%s: missing", f->time_field);
+        return;
+    }
+    if (!json_is_string(time) ||
+        event_time_parse(json_string_value(time), json_string_length(time), &out->event_ms) != 0) {
+        bad(out, DLQ_SCHEMA_VIOLATION, f->time_field, "%s: not an RFC 3339 time",
+            f->time_field);
+        return;
+    }
+    for (size_t i = 0; i < f->spec->n_fields; i++) {
+        const json_t *v = json_object_get(out->doc, f->spec->fields[i]);
+        out->values[i] = json_is_number(v) ? json_number_value(v) : NAN;
+    }
+    out->kind = WINDOW_LINE_EVENT;
+}
+
+void window_line_parse(const struct window_event_fields *f, const char *line, size_t len,
+                       struct window_line *out) {
+    memset(out, 0, sizeof *out);
+    json_error_t jerr;
+    out->doc = json_loadb(line, len, 0, &jerr);
+    if (out->doc == NULL) {
+        bad(out, DLQ_JSON_PARSE_ERROR, NULL, "not JSON: %s", jerr.text);
+        return;
+    }
+    if (!json_is_object(out->doc)) {
+        bad(out, DLQ_JSON_PARSE_ERROR, NULL, "%s", "not a JSON object");
+        return;
+    }
+    const json_t *kafka = json_object_get(out->doc, "_kafka");
+    if (kafka != NULL)
+        out->has_source = read_coordinates(kafka, true, &out->source);
+    const json_t *assignment = json_object_get(out->doc, "_kafka_assignment");
+    if (assignment != NULL) {
+        read_assignment(assignment, out);
+        return;
+    }
+    const json_t *raw = json_object_get(out->doc, "_raw");
+    if (raw != NULL) {
+        bad(out, DLQ_JSON_PARSE_ERROR, NULL, "%s", "the Kafka message is not a JSON object");
+        return;
+    }
+    read_event(f, out);
+}
+
+void window_line_clear(struct window_line *out) {
+    json_decref(out->doc);
+    free(out->parts);
+    memset(out, 0, sizeof *out);
+}

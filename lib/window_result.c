@@ -1,0 +1,160 @@
+/* window_result: formatting and parsing the window result record.
+ *
+ * A metric that has no value (the average of a field no event carried) is
+ * NaN in memory and null on the wire; window_result_parse reads null back as
+ * NaN, so every line window_result_format writes parses. */
+#include "window_result.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "event_time.h"
+#include "ndjson.h"
+
+static void append_time_member(strbuf *sb, const char *name, int64_t ms) {
+    char text[EVENT_TIME_TEXT_MAX];
+    size_t n = event_time_format(ms, text);
+    sb_putc(sb, '"');
+    sb_puts(sb, name);
+    sb_puts(sb, "\":");
+    ndjson_append_string(sb, text, n);
+}
+
+/* At most WINDOW_RESULT_DIGITS significant digits: "130.4", "12", "1e+20". */
+static void append_metric_value(strbuf *sb, double v) {
+    if (!isfinite(v)) {
+        sb_puts(sb, "null");
+        return;
+    }
+    if (v == 0)
+        v = 0; /* -0 prints as 0 */
+    sb_printf(sb, "%.*g", WINDOW_RESULT_DIGITS, v);
+}
+
+void window_result_format(strbuf *sb, const struct window_result *r) {
+    sb_putc(sb, '{');
+    ndjson_append_string(sb, r->key_name, strlen(r->key_name));
+    sb_putc(sb, ':');
+    if (r->key_is_string)
+        ndjson_append_string(sb, r->key, strlen(r->key));
+    else
+        sb_puts(sb, r->key);
+    sb_putc(sb, ',');
+    append_time_member(sb, "windowStart", r->start_ms);
+    sb_putc(sb, ',');
+    append_time_member(sb, "windowEnd", r->end_ms);
+    for (size_t i = 0; i < r->n_metrics; i++) {
+        sb_putc(sb, ',');
+        ndjson_append_string(sb, r->metrics[i].name, strlen(r->metrics[i].name));
+        sb_putc(sb, ':');
+        append_metric_value(sb, r->metrics[i].value);
+    }
+    sb_puts(sb, r->final ? ",\"final\":true}\n" : ",\"final\":false}\n");
+}
+
+static int parse_error(char *err, size_t errlen, const char *reason, json_t *doc) {
+    snprintf(err, errlen, "%s", reason);
+    json_decref(doc);
+    return -1;
+}
+
+static int copy_text(char *dst, size_t cap, const char *src, size_t n) {
+    if (n >= cap || memchr(src, '\0', n) != NULL)
+        return -1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int parse_time_member(json_t *value, int64_t *ms) {
+    if (!json_is_string(value))
+        return -1;
+    return event_time_parse(json_string_value(value), json_string_length(value), ms);
+}
+
+int window_result_parse(const char *line, size_t len, struct window_result *r, char *err,
+                        size_t errlen) {
+    json_error_t jerr;
+    json_t *doc = json_loadb(line, len, 0, &jerr);
+    if (!json_is_object(doc))
+        return parse_error(err, errlen, "not a JSON object", doc);
+    memset(r, 0, sizeof *r);
+    bool have_start = false, have_end = false, first = true;
+    const char *name;
+    json_t *value;
+    json_object_foreach(doc, name, value) {
+        if (first) {
+            first = false;
+            if (copy_text(r->key_name, sizeof r->key_name, name, strlen(name)) != 0)
+                return parse_error(err, errlen, "key name too long", doc);
+            if (json_is_string(value)) {
+                r->key_is_string = true;
+                if (copy_text(r->key, sizeof r->key, json_string_value(value),
+                              json_string_length(value)) != 0)
+                    return parse_error(err, errlen, "key too long", doc);
+            } else if (json_is_integer(value)) {
+                snprintf(r->key, sizeof r->key, "%" JSON_INTEGER_FORMAT,
+                         json_integer_value(value));
+            } else {
+                return parse_error(err, errlen, "key is neither an integer nor a string", doc);
+            }
+        } else if (strcmp(name, "windowStart") == 0) {
+            if (parse_time_member(value, &r->start_ms) != 0)
+                return parse_error(err, errlen, "windowStart is not a time", doc);
+            have_start = true;
+        } else if (strcmp(name, "windowEnd") == 0) {
+            if (parse_time_member(value, &r->end_ms) != 0)
+                return parse_error(err, errlen, "windowEnd is not a time", doc);
+            have_end = true;
+        } else if (strcmp(name, "final") == 0) {
+            if (!json_is_boolean(value))
+                return parse_error(err, errlen, "final is not a boolean", doc);
+            r->final = json_is_true(value);
+        } else {
+            if (!json_is_number(value) && !json_is_null(value))
+                return parse_error(err, errlen, "a metric is not a number", doc);
+            if (r->n_metrics == WINDOW_RESULT_MAX_METRICS)
+                return parse_error(err, errlen, "too many metrics", doc);
+            struct window_metric *m = &r->metrics[r->n_metrics];
+            if (copy_text(m->name, sizeof m->name, name, strlen(name)) != 0)
+                return parse_error(err, errlen, "metric name too long", doc);
+            m->value = json_is_null(value) ? NAN : json_number_value(value);
+            r->n_metrics++;
+        }
+    }
+    if (!have_start || !have_end)
+        return parse_error(err, errlen, "no windowStart or windowEnd", doc);
+    json_decref(doc);
+    return 0;
+}
+
+bool window_result_metric(const struct window_result *r, const char *name, double *value) {
+    for (size_t i = 0; i < r->n_metrics; i++) {
+        if (strcmp(r->metrics[i].name, name) == 0) {
+            *value = r->metrics[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
+void camel_case(const char *field, char *out, size_t outlen) {
+    size_t used = 0;
+    bool upper_next = false;
+    if (outlen == 0)
+        return;
+    for (const char *p = field; *p != '\0' && used + 1 < outlen; p++) {
+        if (*p == '_' && used > 0) {
+            upper_next = true;
+            continue;
+        }
+        char c = *p;
+        if (upper_next && c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        upper_next = false;
+        out[used++] = c;
+    }
+    out[used] = '\0';
+}
