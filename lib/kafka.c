@@ -1,0 +1,258 @@
+/* kafka: see kafka.h. */
+#include "kafka.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "diag.h"
+#include "line_io.h"
+#include "ndjson.h"
+
+static bool fatal_seen;
+
+bool kafka_fatal(void)
+{
+    return fatal_seen;
+}
+
+/* librdkafka logs warnings and worse (info and debug only when the user
+ * raised log_level with -X). A FAIL line says what the error callback is
+ * about to say again: keep one. */
+static void log_to_diag(const rd_kafka_t *rk, int level, const char *facility, const char *text)
+{
+    (void)rk;
+    (void)level;
+    if (strcmp(facility, "FAIL") == 0) return;
+    diag_warn("kafka: %s: %s", facility, text);
+}
+
+/* Client errors (a broker refusing connections, all brokers down) repeat
+ * every few hundred milliseconds while the condition lasts: say each one
+ * once, then again only after KAFKA_ERROR_REPEAT_MS. */
+static void error_to_diag(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    static int last_err;
+    static int64_t last_ms;
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
+        diag_warn("kafka: fatal error: %s: %s", rd_kafka_err2name(orig), why);
+        fatal_seen = true;
+        sp_running = 0;
+        return;
+    }
+    int64_t now = monotonic_ms();
+    if (err == last_err && now - last_ms < KAFKA_ERROR_REPEAT_MS) return;
+    last_err = err;
+    last_ms = now;
+    diag_warn("kafka: %s (retrying)", reason);
+}
+
+rd_kafka_conf_t *kafka_conf_new(void)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char err[256];
+    /* Warnings and worse; the defaults would print every reconnect notice. */
+    rd_kafka_conf_set(conf, "log_level", "4", err, sizeof err);
+    rd_kafka_conf_set_log_cb(conf, log_to_diag);
+    rd_kafka_conf_set_error_cb(conf, error_to_diag);
+    return conf;
+}
+
+int kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                   size_t errlen)
+{
+    return rd_kafka_conf_set(conf, name, value, err, errlen) == RD_KAFKA_CONF_OK ? 0 : -1;
+}
+
+int kafka_conf_set_pair(rd_kafka_conf_t *conf, const char *pair, char *err, size_t errlen)
+{
+    const char *eq = strchr(pair, '=');
+    if (!eq || eq == pair) {
+        snprintf(err, errlen, "%s: expected name=value", pair);
+        return -1;
+    }
+    char name[256];
+    size_t name_len = (size_t)(eq - pair);
+    if (name_len >= sizeof name) {
+        snprintf(err, errlen, "%.40s…: property name too long", pair);
+        return -1;
+    }
+    memcpy(name, pair, name_len);
+    name[name_len] = '\0';
+    return kafka_conf_set(conf, name, eq + 1, err, errlen);
+}
+
+/* A whole decimal number in [0, max] at s; returns 0 and sets *v, or -1. */
+static int parse_count(const char *s, int64_t max, int64_t *v)
+{
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    char *end;
+    long long n = strtoll(s, &end, 10);
+    if (errno || *end || n > max) return -1;
+    *v = n;
+    return 0;
+}
+
+int kafka_offset_parse(const char *s, int64_t *offset)
+{
+    if (strcmp(s, "beginning") == 0) {
+        *offset = RD_KAFKA_OFFSET_BEGINNING;
+        return 0;
+    }
+    if (strcmp(s, "end") == 0) {
+        *offset = RD_KAFKA_OFFSET_END;
+        return 0;
+    }
+    if (strcmp(s, "stored") == 0) {
+        *offset = RD_KAFKA_OFFSET_STORED;
+        return 0;
+    }
+    int64_t n;
+    if (*s == '-') {
+        /* RD_KAFKA_OFFSET_TAIL(n) subtracts n from a negative base: keep it
+         * far from overflow. */
+        if (parse_count(s + 1, INT64_MAX / 2, &n) < 0 || n == 0) return -1;
+        *offset = RD_KAFKA_OFFSET_TAIL(n);
+        return 0;
+    }
+    if (parse_count(s, INT64_MAX, &n) < 0) return -1;
+    *offset = n;
+    return 0;
+}
+
+static bool partition_listed(const int32_t *parts, size_t n, int32_t p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (parts[i] == p) return true;
+    return false;
+}
+
+int kafka_partitions_parse(const char *s, int32_t **parts, size_t *n)
+{
+    char *copy = strdup(s);
+    if (!copy) abort();
+    int rc = 0;
+    char *save = NULL;
+    char *item = strtok_r(copy, ",", &save);
+    if (!item) rc = -1;
+    for (; item && rc == 0; item = strtok_r(NULL, ",", &save)) {
+        int64_t first, last;
+        char *dash = strchr(item, '-');
+        if (dash) *dash = '\0';
+        if (parse_count(item, INT32_MAX, &first) < 0 ||
+            parse_count(dash ? dash + 1 : item, INT32_MAX, &last) < 0 || last < first) {
+            rc = -1;
+            break;
+        }
+        for (int64_t p = first; p <= last; p++) {
+            if (partition_listed(*parts, *n, (int32_t)p)) {
+                rc = -1;
+                break;
+            }
+            int32_t *grown = realloc(*parts, (*n + 1) * sizeof **parts);
+            if (!grown) abort();
+            *parts = grown;
+            (*parts)[(*n)++] = (int32_t)p;
+        }
+    }
+    /* strtok_r skips empty fields: refuse "0,,1" and a leading or trailing comma. */
+    if (strstr(s, ",,") || *s == ',' || (*s && s[strlen(s) - 1] == ',')) rc = -1;
+    free(copy);
+    return rc;
+}
+
+static void offsets_add(kafka_offsets *o, int32_t partition, int64_t offset)
+{
+    struct kafka_offset_entry *grown = realloc(o->entries, (o->n + 1) * sizeof *grown);
+    if (!grown) abort();
+    o->entries = grown;
+    o->entries[o->n++] = (struct kafka_offset_entry){partition, offset};
+}
+
+/* Fill out from the checkpoint's "partitions" array: the entries of topic
+ * that have a next offset. Returns 0, or -1 with err. */
+static int offsets_from_partitions(const json_t *parts, const char *topic, kafka_offsets *out,
+                                   char *err, size_t errlen)
+{
+    if (!json_is_array(parts)) {
+        snprintf(err, errlen, "no \"partitions\" array");
+        return -1;
+    }
+    size_t i;
+    const json_t *entry;
+    json_array_foreach(parts, i, entry)
+    {
+        const json_t *name = json_object_get(entry, "topic");
+        const json_t *number = json_object_get(entry, "partition");
+        const json_t *next = json_object_get(entry, "next_offset");
+        if (!json_is_string(name) || !json_is_integer(number) || !json_is_integer(next)) {
+            snprintf(err, errlen, "partitions[%zu]: expected topic, partition, next_offset", i);
+            return -1;
+        }
+        json_int_t partition = json_integer_value(number);
+        json_int_t offset = json_integer_value(next);
+        /* Partition -1 and negative offsets stand for records without Kafka
+         * coordinates or partitions that sent nothing: no offset to resume. */
+        if (strcmp(json_string_value(name), topic) != 0 || partition < 0 || partition > INT32_MAX ||
+            offset < 0)
+            continue;
+        offsets_add(out, (int32_t)partition, offset);
+    }
+    return 0;
+}
+
+int kafka_checkpoint_offsets(const char *path, const char *topic, kafka_offsets *out, char *err,
+                             size_t errlen)
+{
+    bool missing;
+    json_t *doc = checkpoint_read(path, &missing, err, errlen);
+    if (!doc) return missing ? 1 : -1;
+    int rc = -1;
+    const json_t *format = json_object_get(doc, "format");
+    if (!json_is_string(format) || strcmp(json_string_value(format), CHECKPOINT_FORMAT) != 0) {
+        snprintf(err, errlen, "%s: not an sp-window checkpoint", path);
+    } else {
+        char why[256];
+        rc = offsets_from_partitions(json_object_get(doc, "partitions"), topic, out, why,
+                                     sizeof why);
+        if (rc < 0) snprintf(err, errlen, "%s: %s", path, why);
+    }
+    json_decref(doc);
+    if (rc < 0) kafka_offsets_free(out);
+    return rc;
+}
+
+int64_t kafka_offsets_get(const kafka_offsets *o, int32_t partition)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (o->entries[i].partition == partition) return o->entries[i].offset;
+    return RD_KAFKA_OFFSET_INVALID;
+}
+
+void kafka_offsets_free(kafka_offsets *o)
+{
+    free(o->entries);
+    o->entries = NULL;
+    o->n = 0;
+}
+
+void kafka_assignment_format(strbuf *sb, const rd_kafka_topic_partition_list_t *parts)
+{
+    sb_puts(sb, "{\"_kafka_assignment\":[");
+    for (int i = 0; parts && i < parts->cnt; i++) {
+        if (i) sb_putc(sb, ',');
+        sb_puts(sb, "{\"topic\":");
+        ndjson_append_string(sb, parts->elems[i].topic, strlen(parts->elems[i].topic));
+        sb_puts(sb, ",\"partition\":");
+        sb_put_i64(sb, parts->elems[i].partition);
+        sb_putc(sb, '}');
+    }
+    sb_puts(sb, "]}\n");
+}

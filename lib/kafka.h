@@ -1,0 +1,81 @@
+/* kafka: the librdkafka side shared by sp-kcat-in, sp-kcat-out and
+ * sp-kafka-mock: configuration from kcat-style flags, offsets and partition
+ * lists as the user types them, the assignment control line of SPEC
+ * section 5, and the partition offsets saved in sp-window's checkpoint.
+ *
+ * What a message looks like as NDJSON is kafka_msg.h's business. */
+#ifndef SP_KAFKA_H
+#define SP_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "strbuf.h"
+
+/* A configuration whose librdkafka log lines and client errors come out as
+ * "sp-NAME: kafka: …" diagnostics (quiet under -q), the same error repeated
+ * at most every KAFKA_ERROR_REPEAT_MS. A fatal client error (an idempotent
+ * producer that lost its guarantees) also clears sp_running; kafka_fatal()
+ * then says so. */
+rd_kafka_conf_t *kafka_conf_new(void);
+
+#define KAFKA_ERROR_REPEAT_MS 5000
+
+/* Set one property from "name=value" (the -X argument). Returns 0, or -1
+ * with librdkafka's reason, or "expected name=value", in err. */
+int kafka_conf_set_pair(rd_kafka_conf_t *conf, const char *pair, char *err, size_t errlen);
+
+/* Set one property. Returns 0, or -1 with the reason in err. */
+int kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                   size_t errlen);
+
+/* True once the client reported a fatal error (see kafka_conf_new). */
+bool kafka_fatal(void);
+
+/* Parse a -o argument as kcat does: "beginning", "end", "stored", an
+ * absolute offset N >= 0, or -N for N messages before the end. Returns 0 and
+ * sets *offset to an offset or one of librdkafka's logical offsets
+ * (RD_KAFKA_OFFSET_BEGINNING, _END, _STORED, RD_KAFKA_OFFSET_TAIL(N)), or -1. */
+int kafka_offset_parse(const char *s, int64_t *offset);
+
+/* Parse a -p argument: partition numbers and ranges separated by commas,
+ * "0,1,3" or "0-3" or "0-1,6". Appends each partition to *parts (grown with
+ * realloc; *n counts them). Returns 0, or -1 when s is malformed, a number is
+ * negative or above INT32_MAX, a range runs backwards, or a partition is
+ * named twice. */
+int kafka_partitions_parse(const char *s, int32_t **parts, size_t *n);
+
+/* The next offset to read of each partition of one topic. */
+struct kafka_offset_entry {
+    int32_t partition;
+    int64_t offset;
+};
+typedef struct kafka_offsets {
+    size_t n;
+    struct kafka_offset_entry *entries;
+} kafka_offsets;
+
+/* Read the offsets sp-window saved for topic in its checkpoint at path
+ * (checkpoint.h): the "partitions" array of the document, whose entries
+ * {"topic":…,"partition":…,"next_offset":…} name the next offset to read;
+ * entries without Kafka coordinates (partition -1) or without an offset
+ * (next_offset -1) are passed over. Returns 0 and fills *out (free with kafka_offsets_free), 1 when
+ * path does not exist (a first run: *out is left empty), or -1 with the reason in err when the file
+ * cannot be read or is not such a document. A topic absent from the checkpoint gives an empty *out,
+ * not an error. */
+int kafka_checkpoint_offsets(const char *path, const char *topic, kafka_offsets *out, char *err,
+                             size_t errlen);
+
+/* The saved offset of partition, or RD_KAFKA_OFFSET_INVALID when there is none. */
+int64_t kafka_offsets_get(const kafka_offsets *o, int32_t partition);
+
+void kafka_offsets_free(kafka_offsets *o);
+
+/* Append the control line {"_kafka_assignment":[{"topic":"events","partition":0},…]}
+ * with its '\n', listing parts in its order (NULL or empty gives []). */
+void kafka_assignment_format(strbuf *sb, const rd_kafka_topic_partition_list_t *parts);
+
+#endif
