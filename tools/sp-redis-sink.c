@@ -1,0 +1,373 @@
+/* sp-redis-sink: window results (NDJSON) into Redis, in MULTI/EXEC batches,
+ * with the indexes sp-serve reads (SPEC section 7). While Redis is away it
+ * retries the same batch and stops reading, so the pipe fills, upstream
+ * waits, and nothing is lost. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "dlq.h"
+#include "event_time.h"
+#include "line_io.h"
+#include "metrics.h"
+#include "redis_store.h"
+#include "window_result.h"
+
+#define MAX_RANKS 16
+#define DEFAULT_BATCH 1000
+#define MAX_BATCH 100000
+#define REDIS_TIMEOUT_MS 5000
+
+struct config {
+    struct redis_target target;
+    int64_t ttl_s;
+    const char *ranks[MAX_RANKS];
+    size_t n_ranks;
+    size_t batch;
+    const char *dlq_path;
+    const char *metrics_path;
+    const char *input_path;
+    int64_t give_up_ms; /* 0: retry for ever */
+    unsigned long retry_limit; /* 0: no limit */
+};
+
+struct counters {
+    uint64_t *in, *out, *redis_errors, *retries, *batches;
+    uint64_t *dlq[DLQ_ERROR_COUNT];
+};
+
+struct sink {
+    struct config *cfg;
+    redisContext *redis;
+    redis_batch *batch;
+    out_buf *dlq;
+    metrics *metrics;
+    struct counters n;
+    int64_t first_pending_ms; /* when the oldest result of the batch arrived */
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sp-redis-sink [options] [FILE]\n"
+            "Write window results (NDJSON, from FILE or stdin) into Redis.\n"
+            "\n"
+            "  -u, --url URL          redis://[:password@]host[:port][/db] (default\n"
+            "                         redis://127.0.0.1:6379/0)\n"
+            "  -s, --socket PATH      connect to Redis over a unix socket instead\n"
+            "  -t, --ttl D            expiry of the keys (default 86400s; 0 keeps them)\n"
+            "  -r, --rank METRIC      rank regions by METRIC (repeatable; default\n"
+            "                         tripCount and avgFare)\n"
+            "  -b, --batch N          at most N results per MULTI/EXEC (default %d)\n"
+            "      --dlq PATH         append dead-letter records to PATH (default stderr)\n"
+            "      --give-up-after D  exit 69 when Redis stays away for D (default never)\n"
+            "      --retry-limit N    exit 69 after N failed retries of a batch\n"
+            "      --metrics-file PATH  Prometheus textfile, rewritten every few seconds\n"
+            "  -q, --quiet            no diagnostics\n"
+            "  -h, --help             this help\n"
+            "      --version          print the version\n",
+            DEFAULT_BATCH);
+}
+
+enum { OPT_DLQ = 256, OPT_GIVE_UP, OPT_RETRY_LIMIT, OPT_METRICS, OPT_VERSION };
+
+static void parse_args(int argc, char **argv, struct config *cfg)
+{
+    static const struct option options[] = {
+        {"url", required_argument, NULL, 'u'},
+        {"socket", required_argument, NULL, 's'},
+        {"ttl", required_argument, NULL, 't'},
+        {"rank", required_argument, NULL, 'r'},
+        {"batch", required_argument, NULL, 'b'},
+        {"dlq", required_argument, NULL, OPT_DLQ},
+        {"give-up-after", required_argument, NULL, OPT_GIVE_UP},
+        {"retry-limit", required_argument, NULL, OPT_RETRY_LIMIT},
+        {"metrics-file", required_argument, NULL, OPT_METRICS},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    redis_target_default(&cfg->target);
+    cfg->ttl_s = 86400;
+    cfg->batch = DEFAULT_BATCH;
+    char err[256], *end;
+    int64_t ms;
+    int c;
+    while ((c = getopt_long(argc, argv, "u:s:t:r:b:qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'u':
+            if (redis_target_parse_url(optarg, &cfg->target, err, sizeof err) != 0)
+                diag_fatal(EX_USAGE, "%s", err);
+            break;
+        case 's':
+            if (redis_target_set_socket(&cfg->target, optarg) != 0)
+                diag_fatal(EX_USAGE, "bad socket path '%s'", optarg);
+            break;
+        case 't':
+            if (duration_parse(optarg, &ms) != 0)
+                diag_fatal(EX_USAGE, "bad --ttl '%s' (a duration such as 86400, 24h)", optarg);
+            cfg->ttl_s = (ms + 999) / 1000;
+            break;
+        case 'r':
+            if (cfg->n_ranks == MAX_RANKS)
+                diag_fatal(EX_USAGE, "at most %d --rank metrics", MAX_RANKS);
+            if (optarg[0] == '\0' || strlen(optarg) >= WINDOW_RESULT_NAME_MAX ||
+                strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                    strlen(optarg))
+                diag_fatal(EX_USAGE, "bad --rank '%s' (a metric name: letters, digits, _)",
+                           optarg);
+            cfg->ranks[cfg->n_ranks++] = optarg;
+            break;
+        case 'b':
+            errno = 0;
+            cfg->batch = strtoul(optarg, &end, 10);
+            if (errno || *end || optarg[0] == '-' || cfg->batch < 1 || cfg->batch > MAX_BATCH)
+                diag_fatal(EX_USAGE, "bad --batch '%s' (1 to %d)", optarg, MAX_BATCH);
+            break;
+        case OPT_DLQ:
+            cfg->dlq_path = optarg;
+            break;
+        case OPT_GIVE_UP:
+            if (duration_parse(optarg, &cfg->give_up_ms) != 0)
+                diag_fatal(EX_USAGE, "bad --give-up-after '%s' (a duration such as 30s)", optarg);
+            break;
+        case OPT_RETRY_LIMIT:
+            errno = 0;
+            cfg->retry_limit = strtoul(optarg, &end, 10);
+            if (errno || *end || optarg[0] == '-' || optarg[0] == '\0')
+                diag_fatal(EX_USAGE, "bad --retry-limit '%s'", optarg);
+            break;
+        case OPT_METRICS:
+            cfg->metrics_path = optarg;
+            break;
+        case 'q':
+            diag_quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case OPT_VERSION:
+            printf("sp-redis-sink %s\n", SP_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(EX_USAGE);
+        }
+    }
+    if (argc - optind > 1) {
+        usage(stderr);
+        exit(EX_USAGE);
+    }
+    cfg->input_path = optind < argc ? argv[optind] : NULL;
+    if (cfg->n_ranks == 0) {
+        cfg->ranks[cfg->n_ranks++] = "tripCount";
+        cfg->ranks[cfg->n_ranks++] = "avgFare";
+    }
+}
+
+static void register_counters(struct sink *s)
+{
+    metrics *m = s->metrics;
+    s->n.in = metrics_counter(m, "sp_events_in_total", NULL, "Input lines read.");
+    s->n.out = metrics_counter(m, "sp_events_out_total", NULL, "Window results written to Redis.");
+    s->n.redis_errors = metrics_counter(m, "sp_redis_errors_total", NULL,
+                                        "Failed Redis connections or batches.");
+    s->n.retries = metrics_counter(m, "sp_redis_retries_total", NULL, "Batches sent again.");
+    s->n.batches = metrics_counter(m, "sp_redis_batches_total", NULL, "MULTI/EXEC batches written.");
+    for (int e = 0; e < DLQ_ERROR_COUNT; e++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "error_type=\"%s\"", dlq_error_name(e));
+        s->n.dlq[e] = metrics_counter(m, "sp_dlq_total", labels, "Dead-letter records written.");
+    }
+}
+
+/* One input line that is not a storable result becomes a DLQ record. */
+static void dead_letter(struct sink *s, enum dlq_error error, const char *reason, const char *field,
+                        const char *line, size_t len, uint64_t line_no)
+{
+    struct dlq_record rec = {
+        .error = error,
+        .reason = reason,
+        .field = field,
+        .component = "sp-redis-sink",
+        .source = {.line = line_no},
+        .original = line,
+        .original_len = len,
+    };
+    strbuf sb = STRBUF_INIT;
+    dlq_format(&sb, &rec);
+    if (out_write(s->dlq, sb.data, sb.len) != 0)
+        diag_warn("cannot write the DLQ: %s", strerror(errno));
+    sb_free(&sb);
+    ++*s->n.dlq[error];
+}
+
+static void take_line(struct sink *s, const char *line, size_t len, uint64_t line_no)
+{
+    struct window_result r;
+    char err[256];
+    if (window_result_parse(line, len, &r, err, sizeof err) != 0) {
+        json_t *doc = json_loadb(line, len, JSON_DECODE_ANY, NULL);
+        dead_letter(s, doc ? DLQ_SCHEMA_VIOLATION : DLQ_JSON_PARSE_ERROR,
+                    doc ? err : "not JSON", NULL, line, len, line_no);
+        json_decref(doc);
+        return;
+    }
+    if (redis_batch_add(s->batch, &r, line, len, err, sizeof err) != 0) {
+        dead_letter(s, DLQ_SCHEMA_VIOLATION, err, r.key_name, line, len, line_no);
+        return;
+    }
+    if (redis_batch_count(s->batch) == 1)
+        s->first_pending_ms = monotonic_ms();
+}
+
+/* Sleep ms, waking early when a signal clears sp_running. */
+static void pause_ms(int64_t ms)
+{
+    int64_t until = monotonic_ms() + ms;
+    while (sp_running && monotonic_ms() < until) {
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Write the batch, retrying with backoff for as long as the configuration
+ * allows. Returns 0 when written, -1 when giving up (the caller exits 69). */
+static int flush_batch(struct sink *s)
+{
+    size_t count = redis_batch_count(s->batch);
+    if (count == 0)
+        return 0;
+    char where[300], err[512];
+    redis_target_describe(&s->cfg->target, where, sizeof where);
+    int64_t outage_start = 0;
+    for (unsigned attempt = 0;; attempt++) {
+        if (s->redis == NULL)
+            s->redis = redis_store_connect(&s->cfg->target, REDIS_TIMEOUT_MS, err, sizeof err);
+        if (s->redis && redis_batch_exec(s->redis, s->batch, err, sizeof err) == 0)
+            break;
+        ++*s->n.redis_errors;
+        if (s->redis) {
+            redisFree(s->redis);
+            s->redis = NULL;
+        }
+        int64_t now = monotonic_ms();
+        if (attempt == 0) {
+            outage_start = now;
+            diag_warn("Redis at %s unavailable (%s); holding input back and retrying", where, err);
+        }
+        bool out_of_time = s->cfg->give_up_ms > 0 && now - outage_start >= s->cfg->give_up_ms;
+        bool out_of_tries = s->cfg->retry_limit > 0 && attempt >= s->cfg->retry_limit;
+        if (out_of_time || out_of_tries || !sp_running) {
+            diag_warn("giving up on Redis at %s (%s): %zu results not written", where, err, count);
+            return -1;
+        }
+        metrics_tick(s->metrics);
+        pause_ms(redis_backoff_ms(attempt));
+        ++*s->n.retries;
+    }
+    if (outage_start)
+        diag_warn("Redis at %s is back after %.1f s; nothing lost", where,
+                  (double)(monotonic_ms() - outage_start) / 1000);
+    *s->n.out += count;
+    ++*s->n.batches;
+    redis_batch_clear(s->batch);
+    out_flush(s->dlq);
+    metrics_tick(s->metrics);
+    return 0;
+}
+
+/* Read, batch and write until the input ends or a signal arrives. Returns
+ * the exit status. */
+static int run(struct sink *s, line_reader *reader)
+{
+    for (;;) {
+        int timeout = METRICS_INTERVAL_MS;
+        if (redis_batch_count(s->batch) > 0) {
+            int64_t left = s->first_pending_ms + OUT_MAX_DELAY_MS - monotonic_ms();
+            timeout = left > 0 ? (int)left : 0;
+        }
+        const char *line;
+        size_t len;
+        enum line_status st = line_reader_next(reader, &line, &len, timeout);
+        uint64_t line_no = line_reader_line_number(reader);
+        switch (st) {
+        case LINE_OK:
+            ++*s->n.in;
+            take_line(s, line, len, line_no);
+            if (redis_batch_count(s->batch) < s->cfg->batch)
+                continue;
+            break;
+        case LINE_TOO_LONG:
+            ++*s->n.in;
+            dead_letter(s, DLQ_LINE_TOO_LONG, "line longer than 1 MiB", NULL, line, len, line_no);
+            continue;
+        case LINE_IDLE:
+            out_flush(s->dlq);
+            metrics_tick(s->metrics);
+            break;
+        case LINE_EOF:
+        case LINE_STOPPED:
+            return flush_batch(s) == 0 ? 0 : EX_UNAVAILABLE;
+        case LINE_ERROR:
+            diag_warn("read error: %s", strerror(errno));
+            return flush_batch(s) == 0 ? EX_IOERR : EX_UNAVAILABLE;
+        }
+        if (redis_batch_count(s->batch) > 0 &&
+            (redis_batch_count(s->batch) >= s->cfg->batch ||
+             monotonic_ms() - s->first_pending_ms >= OUT_MAX_DELAY_MS) &&
+            flush_batch(s) != 0)
+            return EX_UNAVAILABLE;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    diag_init("sp-redis-sink");
+    struct config cfg = {0};
+    parse_args(argc, argv, &cfg);
+    diag_install_signals();
+
+    int in_fd = 0;
+    if (cfg.input_path && (in_fd = open(cfg.input_path, O_RDONLY)) < 0)
+        diag_fatal(EX_NOINPUT, "cannot open %s: %s", cfg.input_path, strerror(errno));
+    int dlq_fd = 2;
+    if (cfg.dlq_path &&
+        (dlq_fd = open(cfg.dlq_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0)
+        diag_fatal(EX_IOERR, "cannot open --dlq %s: %s", cfg.dlq_path, strerror(errno));
+
+    struct sink s = {.cfg = &cfg};
+    s.batch = redis_batch_new(cfg.ttl_s, cfg.ranks, cfg.n_ranks);
+    s.dlq = out_new(dlq_fd);
+    s.metrics = metrics_new("sp-redis-sink", cfg.metrics_path);
+    register_counters(&s);
+    line_reader *reader = line_reader_new(in_fd);
+
+    int status = run(&s, reader);
+
+    line_reader_free(reader);
+    if (out_close(s.dlq) != 0 && status == 0) {
+        diag_warn("cannot write the DLQ: %s", strerror(errno));
+        status = EX_IOERR;
+    }
+    if (metrics_write(s.metrics) != 0)
+        diag_warn("cannot write --metrics-file %s: %s", cfg.metrics_path, strerror(errno));
+    metrics_free(s.metrics);
+    redis_batch_free(s.batch);
+    if (s.redis)
+        redisFree(s.redis);
+    if (cfg.dlq_path)
+        close(dlq_fd);
+    if (in_fd != 0)
+        close(in_fd);
+    return status;
+}

@@ -1,0 +1,382 @@
+/* sp-serve: the REST API of SPEC section 7 over Redis. libmicrohttpd runs a
+ * pool of threads; each thread keeps its own api_worker (and so its own
+ * Redis connection). Everything the API decides lives in lib/api.c; this
+ * file is option parsing and the libmicrohttpd edge. */
+#include <errno.h>
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "diag.h"
+#include "http_metrics.h"
+#include "kafka.h"
+#include "line_io.h"
+#include "metrics.h"
+#include "redis_store.h"
+
+#define MAX_RANKS 16
+#define REDIS_TIMEOUT_MS 1000
+#define KAFKA_TIMEOUT_MS 1000
+#define DEFAULT_MAX_CONNECTIONS 1024
+#define DEFAULT_TIMEOUT_S 30
+/* Per-connection memory (mapped lazily by libmicrohttpd): room for a
+ * request well past API_TARGET_MAX, so an over-long target still reaches
+ * the API and gets its JSON 414; a request over this size gets
+ * libmicrohttpd's own (HTML) 414 or 431. */
+#define CONNECTION_MEMORY (256 * 1024)
+
+struct config {
+    const char *listen;
+    struct redis_target target;
+    unsigned threads;
+    unsigned max_connections;
+    unsigned timeout_s;
+    const char *ranks[MAX_RANKS];
+    size_t n_ranks;
+    const char *metrics_dir;
+    const char *metrics_path;
+    const char *kafka_brokers;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sp-serve [options]\n"
+               "Serve the window results in Redis over HTTP (the StreamPulse v1 API).\n"
+               "\n"
+               "  -l, --listen ADDR:PORT   listen address (default 127.0.0.1:8000)\n"
+               "  -u, --url URL            redis://[:password@]host[:port][/db] (default\n"
+               "                           redis://127.0.0.1:6379/0)\n"
+               "  -s, --socket PATH        connect to Redis over a unix socket instead\n"
+               "  -T, --threads N          worker threads (default: the number of CPUs)\n"
+               "  -r, --rank METRIC        a metric /metrics/regions/top accepts (repeatable;\n"
+               "                           default tripCount and avgFare, as sp-redis-sink)\n"
+               "      --max-connections N  open connections at most (default 1024)\n"
+               "      --timeout S          close a connection idle for S seconds (default 30)\n"
+               "      --metrics-dir DIR    append DIR/*.prom to GET /metrics\n"
+               "      --kafka BROKERS      report Kafka in /health (asks for metadata only)\n"
+               "      --metrics-file PATH  write the request metrics to PATH every few seconds\n"
+               "  -q, --quiet              no diagnostics\n"
+               "  -h, --help               this help\n"
+               "      --version            print the version\n");
+}
+
+enum { OPT_MAX_CONN = 256, OPT_TIMEOUT, OPT_METRICS_DIR, OPT_KAFKA, OPT_METRICS, OPT_VERSION };
+
+/* A positive integer option of at most max, or exit 64. */
+static unsigned parse_count(const char *name, const char *s, unsigned long max)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || s[0] == '-' || s[0] == '\0' || v < 1 || v > max)
+        diag_fatal(EX_USAGE, "bad --%s '%s' (1 to %lu)", name, s, max);
+    return (unsigned)v;
+}
+
+static void parse_args(int argc, char **argv, struct config *cfg)
+{
+    static const struct option options[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"url", required_argument, NULL, 'u'},
+        {"socket", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 'T'},
+        {"rank", required_argument, NULL, 'r'},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"metrics-dir", required_argument, NULL, OPT_METRICS_DIR},
+        {"kafka", required_argument, NULL, OPT_KAFKA},
+        {"metrics-file", required_argument, NULL, OPT_METRICS},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    cfg->listen = "127.0.0.1:8000";
+    redis_target_default(&cfg->target);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = cpus > 0 ? (unsigned)cpus : 2;
+    cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
+    cfg->timeout_s = DEFAULT_TIMEOUT_S;
+    char err[256];
+    int c;
+    while ((c = getopt_long(argc, argv, "l:u:s:T:r:qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            cfg->listen = optarg;
+            break;
+        case 'u':
+            if (redis_target_parse_url(optarg, &cfg->target, err, sizeof err) != 0)
+                diag_fatal(EX_USAGE, "%s", err);
+            break;
+        case 's':
+            if (redis_target_set_socket(&cfg->target, optarg) != 0)
+                diag_fatal(EX_USAGE, "bad socket path '%s'", optarg);
+            break;
+        case 'T':
+            cfg->threads = parse_count("threads", optarg, 256);
+            break;
+        case 'r':
+            if (cfg->n_ranks == MAX_RANKS)
+                diag_fatal(EX_USAGE, "at most %d --rank metrics", MAX_RANKS);
+            cfg->ranks[cfg->n_ranks++] = optarg;
+            break;
+        case OPT_MAX_CONN:
+            cfg->max_connections = parse_count("max-connections", optarg, 65536);
+            break;
+        case OPT_TIMEOUT:
+            cfg->timeout_s = parse_count("timeout", optarg, 86400);
+            break;
+        case OPT_METRICS_DIR:
+            cfg->metrics_dir = optarg;
+            break;
+        case OPT_KAFKA:
+            cfg->kafka_brokers = optarg;
+            break;
+        case OPT_METRICS:
+            cfg->metrics_path = optarg;
+            break;
+        case 'q':
+            diag_quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case OPT_VERSION:
+            printf("sp-serve %s\n", SP_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(EX_USAGE);
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        exit(EX_USAGE);
+    }
+    if (cfg->n_ranks == 0) {
+        cfg->ranks[cfg->n_ranks++] = "tripCount";
+        cfg->ranks[cfg->n_ranks++] = "avgFare";
+    }
+}
+
+/* "host:port" or "[v6]:port" into a socket address, or exit 64. */
+static struct addrinfo *resolve_listen(const char *listen)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    size_t hostlen = colon ? (size_t)(colon - listen) : 0;
+    if (colon == NULL || hostlen >= sizeof host || colon[1] == '\0')
+        diag_fatal(EX_USAGE, "bad --listen '%s' (want HOST:PORT)", listen);
+    const char *h = listen;
+    if (hostlen >= 2 && listen[0] == '[' && listen[hostlen - 1] == ']') {
+        h++;
+        hostlen -= 2;
+    }
+    memcpy(host, h, hostlen);
+    host[hostlen] = '\0';
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai;
+    int rc = getaddrinfo(hostlen ? host : NULL, colon + 1, &hints, &ai);
+    if (rc != 0)
+        diag_fatal(EX_USAGE, "bad --listen '%s': %s", listen, gai_strerror(rc));
+    return ai;
+}
+
+/* ---- Kafka health ---- */
+
+static const char *kafka_status(void *arg)
+{
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(arg, 0, NULL, &md, KAFKA_TIMEOUT_MS);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return "error";
+    int brokers = md->broker_cnt;
+    rd_kafka_metadata_destroy(md);
+    return brokers > 0 ? "connected" : "error";
+}
+
+/* A client that only ever asks for metadata: a producer handle, as it needs
+ * no group, which never produces anything. */
+static rd_kafka_t *kafka_open(const char *brokers)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = kafka_conf_new();
+    if (kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err) != 0)
+        diag_fatal(EX_USAGE, "bad --kafka '%s': %s", brokers, err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (rk == NULL)
+        diag_fatal(EX_UNAVAILABLE, "cannot create a Kafka client: %s", err);
+    return rk;
+}
+
+/* ---- libmicrohttpd edge ---- */
+
+static pthread_key_t worker_key;
+
+static void free_worker(void *w)
+{
+    api_worker_free(w);
+}
+
+/* Per request: the raw request target ("/path?query", not decoded), since
+ * libmicrohttpd hands the access handler a decoded path in which "%00"
+ * would already have cut the string short; and whether the handler has
+ * seen the request yet. */
+struct request_state {
+    bool headers_seen;
+    size_t target_len;
+    char target[];
+};
+
+static void *remember_target(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    size_t n = strlen(uri);
+    struct request_state *rs = malloc(sizeof *rs + n + 1);
+    if (rs == NULL)
+        abort();
+    rs->headers_seen = false;
+    rs->target_len = n;
+    memcpy(rs->target, uri, n + 1);
+    return rs;
+}
+
+static void request_done(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    free(*req_cls);
+    *req_cls = NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)url;
+    (void)version;
+    (void)upload_data;
+    struct request_state *rs = *req_cls;
+    if (rs == NULL)
+        return MHD_NO;
+    /* Answer only once the whole request is in (the first call comes right
+     * after the headers; answering then would make libmicrohttpd close the
+     * connection instead of keeping it alive). A body is read and dropped:
+     * no route takes one. */
+    if (!rs->headers_seen || *upload_data_size > 0) {
+        rs->headers_seen = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    const struct api_config *cfg = cls;
+    api_worker *w = pthread_getspecific(worker_key);
+    if (w == NULL) {
+        w = api_worker_new(cfg);
+        pthread_setspecific(worker_key, w);
+    }
+    struct api_response resp;
+    api_response_init(&resp);
+    api_handle(w, method, rs->target, rs->target_len, &resp);
+
+    /* The response takes over the body's memory (freed with free()). */
+    size_t len = resp.body.len;
+    char *body = resp.body.data;
+    resp.body = (strbuf)STRBUF_INIT;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, body ? body : "", body ? MHD_RESPMEM_MUST_FREE
+                                                                    : MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
+    if (resp.allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp.allow);
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp.status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static void write_metrics_file(const http_metrics *hm, const char *path)
+{
+    if (path && http_metrics_write_file(hm, path) != 0)
+        diag_warn("cannot write --metrics-file %s: %s", path, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+    diag_init("sp-serve");
+    struct config cfg = {0};
+    parse_args(argc, argv, &cfg);
+    diag_install_signals();
+
+    struct addrinfo *addr = resolve_listen(cfg.listen);
+    http_metrics *hm = http_metrics_new(api_route_names, API_ROUTE_COUNT);
+    rd_kafka_t *kafka = cfg.kafka_brokers ? kafka_open(cfg.kafka_brokers) : NULL;
+    struct api_config api = {
+        .redis = &cfg.target,
+        .redis_timeout_ms = REDIS_TIMEOUT_MS,
+        .rank_metrics = cfg.ranks,
+        .n_rank_metrics = cfg.n_ranks,
+        .metrics = hm,
+        .metrics_dir = cfg.metrics_dir,
+        .kafka_status = kafka ? kafka_status : NULL,
+        .kafka_arg = kafka,
+    };
+    if (pthread_key_create(&worker_key, free_worker) != 0)
+        diag_fatal(EX_OSERR, "pthread_key_create failed");
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
+    if (addr->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, &api,
+        MHD_OPTION_SOCK_ADDR, addr->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
+        MHD_OPTION_CONNECTION_LIMIT, cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg.timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+        MHD_OPTION_URI_LOG_CALLBACK, remember_target, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+        MHD_OPTION_END);
+    if (daemon == NULL)
+        diag_fatal(EX_UNAVAILABLE, "cannot listen on %s", cfg.listen);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    diag_warn("listening on %s (port %u), %u threads", cfg.listen, info ? info->port : 0,
+              cfg.threads);
+
+    int64_t next_write = monotonic_ms();
+    while (sp_running) {
+        if (cfg.metrics_path && monotonic_ms() >= next_write) {
+            write_metrics_file(hm, cfg.metrics_path);
+            next_write = monotonic_ms() + METRICS_INTERVAL_MS;
+        }
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+
+    MHD_stop_daemon(daemon); /* joins the pool; each thread frees its worker */
+    write_metrics_file(hm, cfg.metrics_path);
+    pthread_key_delete(worker_key);
+    if (kafka)
+        rd_kafka_destroy(kafka);
+    http_metrics_free(hm);
+    freeaddrinfo(addr);
+    return 0;
+}
