@@ -221,17 +221,17 @@ static const char *scan_value(const char *p, const char *end)
     }
 }
 
-bool json_is_value(const char *s, size_t n)
+bool kafka_msg_is_json(const char *s, size_t n)
 {
     const char *end = s + n;
     const char *p = scan_value(s, end);
     return p && skip_ws(p, end) == end;
 }
 
-bool json_is_object(const char *s, size_t n)
+bool kafka_msg_is_object(const char *s, size_t n)
 {
     const char *p = skip_ws(s, s + n);
-    return p < s + n && *p == '{' && json_is_value(p, (size_t)(s + n - p));
+    return p < s + n && *p == '{' && kafka_msg_is_json(p, (size_t)(s + n - p));
 }
 
 void kafka_coordinates_append(strbuf *sb, const char *topic, int32_t partition, int64_t offset)
@@ -255,7 +255,7 @@ bool kafka_msg_to_ndjson(strbuf *sb, const char *topic, int32_t partition, int64
         sb_puts(sb, ",\"_raw\":null}\n");
         return false;
     }
-    if (!memchr(s, '\n', len) && json_is_object(s, len)) {
+    if (!memchr(s, '\n', len) && kafka_msg_is_object(s, len)) {
         const char *begin = skip_ws(s, s + len);
         const char *end = s + len;
         while (end > begin && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))

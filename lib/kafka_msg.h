@@ -36,11 +36,11 @@
 
 /* True when s[0..n) is exactly one JSON value, with optional whitespace
  * around it. */
-bool json_is_value(const char *s, size_t n);
+bool kafka_msg_is_json(const char *s, size_t n);
 
 /* True when s[0..n) is exactly one JSON object, with optional whitespace
  * around it. */
-bool json_is_object(const char *s, size_t n);
+bool kafka_msg_is_object(const char *s, size_t n);
 
 /* Append the _kafka member's value, {"topic":"events","partition":2,"offset":1234},
  * without a trailing comma. */
