@@ -1,0 +1,91 @@
+/* test_checkpoint: atomic write, read back, validation. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "unit.h"
+
+static char dir[] = "/tmp/test_checkpoint.XXXXXX";
+
+static char *path_in_dir(const char *name) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
+TEST(write_then_read_back) {
+    json_t *state = json_pack("{s:I,s:[]}", "watermark", (json_int_t)42, "windows");
+    json_t *doc = checkpoint_build("key=region_id", 1234, state, 1700000000000LL);
+    const char *path = path_in_dir("cp.json");
+    CHECK_INT(checkpoint_write(path, doc), 0);
+    /* No temporary file is left behind. */
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    CHECK(access(tmp, F_OK) != 0);
+    bool missing;
+    char err[256];
+    json_t *back = checkpoint_read(path, &missing, err, sizeof err);
+    CHECK(back != NULL);
+    uint64_t records = 0;
+    CHECK_INT(checkpoint_validate(back, "key=region_id", &records, err, sizeof err), 0);
+    CHECK_INT(records, 1234);
+    CHECK_INT(json_integer_value(json_object_get(back, "watermark")), 42);
+    CHECK_STR(json_string_value(json_object_get(back, "written_at")), "2023-11-14T22:13:20.000Z");
+    /* Another configuration is refused. */
+    CHECK_INT(checkpoint_validate(back, "key=zone", &records, err, sizeof err), -1);
+    CHECK(strstr(err, "other options") != NULL);
+    json_decref(back);
+    json_decref(doc);
+    json_decref(state);
+}
+
+TEST(missing_and_corrupt_files) {
+    bool missing = false;
+    char err[256];
+    CHECK(checkpoint_read(path_in_dir("none.json"), &missing, err, sizeof err) == NULL);
+    CHECK(missing);
+    const char *path = path_in_dir("corrupt.json");
+    FILE *f = fopen(path, "w");
+    fputs("{\"format\":", f);
+    fclose(f);
+    CHECK(checkpoint_read(path, &missing, err, sizeof err) == NULL);
+    CHECK(!missing);
+    CHECK(strstr(err, "not a checkpoint") != NULL);
+}
+
+TEST(validate_checks_format_and_version) {
+    const char *bad[] = {
+        "{}",
+        "{\"format\":\"other\",\"version\":1,\"config\":\"c\",\"records\":1}",
+        "{\"format\":\"sp-window-checkpoint\",\"version\":2,\"config\":\"c\",\"records\":1}",
+        "{\"format\":\"sp-window-checkpoint\",\"version\":1,\"config\":\"c\",\"records\":-1}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *doc = json_loads(bad[i], 0, NULL);
+        uint64_t records;
+        char err[256];
+        CHECK_INT(checkpoint_validate(doc, "c", &records, err, sizeof err), -1);
+        json_decref(doc);
+    }
+}
+
+TEST(write_into_missing_directory_fails_cleanly) {
+    json_t *doc = json_object();
+    CHECK_INT(checkpoint_write("/nonexistent-dir/cp.json", doc), -1);
+    json_decref(doc);
+}
+
+int main(void) {
+    if (mkdtemp(dir) == NULL)
+        return 2;
+    RUN(write_then_read_back);
+    RUN(missing_and_corrupt_files);
+    RUN(validate_checks_format_and_version);
+    RUN(write_into_missing_directory_fails_cleanly);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return 2;
+    RETURN_SUMMARY();
+}
