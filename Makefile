@@ -40,6 +40,8 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 MANPAGES  := $(wildcard man/*.1 man/*.7)
+SCHEMAS   := $(wildcard schemas/*.json)
+DATADIR   ?= $(PREFIX)/share/streampulse
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CHECK_BUILD := build/check
@@ -108,13 +110,15 @@ install: all
 	install -m 755 $(addprefix $(BIN)/,$(TOOLS)) $(DESTDIR)$(BINDIR)
 	for m in $(MANPAGES); do \
 		sect=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$sect; done
+	install -d $(DESTDIR)$(DATADIR)/schemas
+	$(if $(SCHEMAS),install -m 644 $(SCHEMAS) $(DESTDIR)$(DATADIR)/schemas)
 
 # Debian packages: libraries to build against, the real services the tests
 # start (redis-server), the independent oracles (jq, curl, kcat, redis-cli) and
 # the peers the benchmarks compare against (mlr, wrk).
 DEB_PACKAGES := make gcc clang libclang-rt-14-dev pkg-config libcsv-dev libjansson-dev \
 	libhiredis-dev librdkafka-dev libmicrohttpd-dev bats redis-server redis-tools \
-	jq curl kcat mandoc miller wrk python3
+	jq curl kcat mandoc miller wrk python3 prometheus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# What every program promises alike (SPEC section 2): --help, --version,
+# bad usage exits 64, a man page that is lint-clean and documents every
+# option --help prints, and make install puts programs and pages in place.
+
+load helpers/common
+
+programs() {
+    local p
+    for p in "$PROJECT_DIR"/tools/sp-*.c; do
+        p=$(basename "$p" .c)
+        echo "$p"
+    done
+}
+
+@test "every program answers --help on stdout and exits 0" {
+    for p in $(programs); do
+        run "$SP_BIN/$p" --help
+        [ "$status" -eq 0 ] || { echo "$p --help exited $status"; false; }
+        [[ $output == *"$p"* ]] || { echo "$p --help does not name itself"; false; }
+    done
+}
+
+@test "every program prints its name and version with --version" {
+    for p in $(programs); do
+        run "$SP_BIN/$p" --version
+        [ "$status" -eq 0 ]
+        [[ $output =~ ^$p\ [0-9]+\.[0-9]+\.[0-9]+ ]] || { echo "$p: '$output'"; false; }
+    done
+}
+
+@test "an unknown option is a usage error (exit 64) with a message on stderr" {
+    for p in $(programs); do
+        run --separate-stderr "$SP_BIN/$p" --no-such-option
+        [ "$status" -eq 64 ] || { echo "$p exited $status"; false; }
+        [ -z "$output" ] || { echo "$p wrote to stdout: $output"; false; }
+        [[ $stderr == *"$p"* ]] || { echo "$p stderr: $stderr"; false; }
+    done
+}
+
+@test "every program has a man page that mandoc -Tlint finds clean" {
+    for p in $(programs); do
+        [ -f "$PROJECT_DIR/man/$p.1" ] || { echo "no man/$p.1"; false; }
+    done
+    for m in "$PROJECT_DIR"/man/*.[17]; do
+        run mandoc -Tlint -W warning "$m"
+        [ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$m: $output"; false; }
+    done
+}
+
+@test "every long option that --help prints is documented in the man page" {
+    for p in $(programs); do
+        help=$("$SP_BIN/$p" --help 2>&1)
+        page=$(mandoc -Tascii "$PROJECT_DIR/man/$p.1" | col -b)
+        for opt in $(grep -o -- '--[a-z][a-z0-9-]*' <<<"$help" | sort -u); do
+            grep -q -- "$opt" <<<"$page" || { echo "$p: $opt is not in man/$p.1"; false; }
+        done
+        for opt in $(grep -o -- '\(^\|[[ ]\)-[a-zA-Z]\b' <<<"$help" | tr -d '[ ' | sort -u); do
+            grep -q -- "$opt" <<<"$page" || { echo "$p: $opt is not in man/$p.1"; false; }
+        done
+    done
+}
+
+@test "make install puts every program and man page under PREFIX" {
+    dest=$BATS_TEST_TMPDIR/root
+    make -C "$PROJECT_DIR" --no-print-directory -s install DESTDIR="$dest" PREFIX=/usr \
+        BIN="$SP_BIN" BUILD="$(dirname "$SP_BIN")" >/dev/null
+    for p in $(programs); do
+        [ -x "$dest/usr/bin/$p" ] || { echo "missing $p"; false; }
+        [ -f "$dest/usr/share/man/man1/$p.1" ] || { echo "missing $p.1"; false; }
+    done
+    [ -f "$dest/usr/share/man/man7/streampulse.7" ]
+}
