@@ -1,0 +1,372 @@
+/* Unit tests of lib/csv_layout: the libcsv splitter, header recognition and
+ * the mapping of rows to trip events. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv_layout.h"
+#include "line_io.h"
+#include "unit.h"
+
+/* Feed text line by line (as sp-replay does) and keep the last record. */
+static int feed_text(csv_splitter *s, const char *text, csv_record *last)
+{
+    int records = 0;
+    uint64_t line_no = 0;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (csv_splitter_feed(s, p, len, ++line_no, last)) records++;
+        p += len + (nl ? 1 : 0);
+    }
+    if (csv_splitter_finish(s, last)) records++;
+    return records;
+}
+
+static int field_is(const csv_record *r, size_t i, const char *want)
+{
+    return i < r->nfields && r->fields[i].len == strlen(want) &&
+           memcmp(r->fields[i].s, want, r->fields[i].len) == 0;
+}
+
+TEST(splitter_plain_and_quoted_fields)
+{
+    csv_splitter *s = csv_splitter_new();
+    csv_record r;
+    const char *line = "a,\"b,c\",\"say \"\"hi\"\"\",";
+    CHECK(csv_splitter_feed(s, line, strlen(line), 7, &r));
+    CHECK(r.error == NULL);
+    CHECK_INT(r.nfields, 4);
+    CHECK(field_is(&r, 0, "a"));
+    CHECK(field_is(&r, 1, "b,c"));
+    CHECK(field_is(&r, 2, "say \"hi\""));
+    CHECK(field_is(&r, 3, ""));
+    CHECK_INT(r.line, 7);
+    CHECK_INT(r.raw_len, strlen(line));
+    csv_splitter_free(s);
+}
+
+TEST(splitter_crlf_and_blank_lines)
+{
+    csv_splitter *s = csv_splitter_new();
+    csv_record r;
+    CHECK(!csv_splitter_feed(s, "", 0, 1, &r));
+    CHECK(!csv_splitter_feed(s, "  \t", 3, 2, &r));
+    CHECK(csv_splitter_feed(s, "x,y\r", 4, 3, &r));
+    CHECK(r.error == NULL);
+    CHECK_INT(r.nfields, 2);
+    CHECK(field_is(&r, 1, "y"));
+    CHECK_INT(r.raw_len, 3);
+    csv_splitter_free(s);
+}
+
+TEST(splitter_broken_rows_do_not_spoil_the_next)
+{
+    csv_splitter *s = csv_splitter_new();
+    csv_record r;
+    CHECK(csv_splitter_feed(s, "a,b\"c,d", 7, 1, &r));
+    CHECK(r.error != NULL);
+    CHECK(csv_splitter_feed(s, "a,\"b\"c,d", 8, 2, &r));
+    CHECK(r.error != NULL);
+    CHECK(csv_splitter_feed(s, "a,\"open,d", 9, 3, &r));
+    CHECK(r.error != NULL);
+    CHECK_INT(r.line, 3);
+    CHECK(csv_splitter_feed(s, "a,b\rc,d", 7, 4, &r));
+    CHECK(r.error != NULL);
+    CHECK(csv_splitter_feed(s, "e,f", 3, 5, &r));
+    CHECK(r.error == NULL);
+    CHECK_INT(r.nfields, 2);
+    CHECK(field_is(&r, 0, "e"));
+    CHECK_INT(r.line, 5);
+    csv_splitter_free(s);
+}
+
+TEST(splitter_multiline_records)
+{
+    csv_splitter *s = csv_splitter_new();
+    csv_splitter_set_multiline(s, true);
+    csv_record r;
+    CHECK(!csv_splitter_feed(s, "1,\"two", 6, 4, &r));
+    CHECK(!csv_splitter_feed(s, "", 0, 5, &r));
+    CHECK(csv_splitter_feed(s, "lines\",3", 8, 6, &r));
+    CHECK(r.error == NULL);
+    CHECK_INT(r.line, 4);
+    CHECK_INT(r.nfields, 3);
+    CHECK(field_is(&r, 1, "two\n\nlines"));
+    CHECK_INT(r.raw_len, strlen("1,\"two\n\nlines\",3"));
+    CHECK(memcmp(r.raw, "1,\"two\n\nlines\",3", r.raw_len) == 0);
+
+    /* A quote still open at the end of input is broken, then forgotten. */
+    CHECK(!csv_splitter_feed(s, "\"never closed", 13, 7, &r));
+    CHECK(csv_splitter_finish(s, &r));
+    CHECK(r.error != NULL);
+    CHECK_INT(r.line, 7);
+    CHECK_INT(r.raw_len, 13);
+    CHECK(!csv_splitter_finish(s, &r));
+    csv_splitter_free(s);
+}
+
+TEST(splitter_limits)
+{
+    csv_splitter *s = csv_splitter_new();
+    csv_record r;
+    size_t n = CSV_MAX_FIELDS + 1;
+    char *wide = malloc(2 * n);
+    for (size_t i = 0; i < n; i++) {
+        wide[2 * i] = 'x';
+        wide[2 * i + 1] = ',';
+    }
+    CHECK(csv_splitter_feed(s, wide, 2 * n - 1, 1, &r));
+    CHECK(r.error != NULL);
+    CHECK(csv_splitter_feed(s, wide, 2 * n - 3, 2, &r));
+    CHECK(r.error == NULL);
+    CHECK_INT(r.nfields, CSV_MAX_FIELDS);
+    free(wide);
+
+    csv_splitter_too_long(s, "abc", 3, 9, &r);
+    CHECK(r.too_long);
+    CHECK(r.error != NULL);
+    CHECK_INT(r.line, 9);
+
+    /* A multi-line record that outgrows the line limit. */
+    csv_splitter_set_multiline(s, true);
+    char *big = malloc(LINE_MAX_BYTES / 2);
+    memset(big, 'y', LINE_MAX_BYTES / 2);
+    CHECK(!csv_splitter_feed(s, "\"", 1, 10, &r));
+    int broken = 0;
+    for (uint64_t line = 11; line < 14 && !broken; line++)
+        if (csv_splitter_feed(s, big, LINE_MAX_BYTES / 2, line, &r)) broken = r.too_long;
+    CHECK(broken);
+    CHECK_INT(r.line, 10);
+    CHECK(csv_splitter_feed(s, "ok", 2, 20, &r));
+    CHECK(r.error == NULL);
+    free(big);
+    csv_splitter_free(s);
+}
+
+TEST(pack_and_unpack_round_trip)
+{
+    csv_splitter *s = csv_splitter_new();
+    csv_record r, back;
+    CHECK(csv_splitter_feed(s, "a,\"b,c\",", 8, 42, &r));
+    strbuf arena = STRBUF_INIT;
+    sb_puts(&arena, "padding");
+    size_t off = csv_record_pack(&arena, &r);
+    static csv_field fields[CSV_MAX_FIELDS];
+    csv_record_unpack(arena.data + off, &back, fields);
+    CHECK_INT(back.line, 42);
+    CHECK_INT(back.nfields, 3);
+    CHECK(field_is(&back, 1, "b,c"));
+    CHECK(field_is(&back, 2, ""));
+    CHECK_INT(back.raw_len, 8);
+    CHECK(memcmp(back.raw, "a,\"b,c\",", 8) == 0);
+    CHECK(back.error == NULL);
+    sb_free(&arena);
+    csv_splitter_free(s);
+}
+
+/* ---- layouts ---- */
+
+struct parsed {
+    csv_splitter *s;
+    csv_record rec;
+};
+
+/* Split one line into p->rec (the splitter keeps the bytes). */
+static void split(struct parsed *p, const char *line)
+{
+    if (!p->s) p->s = csv_splitter_new();
+    if (!csv_splitter_feed(p->s, line, strlen(line), 2, &p->rec)) p->rec.error = "no record";
+}
+
+static int layout_from(csv_layout *l, const char *header, const char *time_field,
+                       char *err, size_t errlen)
+{
+    struct parsed h = {0};
+    split(&h, header);
+    int rc = csv_layout_init(l, &h.rec, time_field, "trips", err, errlen);
+    csv_splitter_free(h.s);
+    return rc;
+}
+
+/* Map line with l; returns the event text (static) or the reason. */
+static const char *map_line(const csv_layout *l, const char *line, uint64_t pass_no,
+                            int64_t shift, struct csv_row_error *err, int64_t *ms)
+{
+    static strbuf out = STRBUF_INIT;
+    struct parsed p = {0};
+    split(&p, line);
+    sb_reset(&out);
+    struct csv_pass pass = {pass_no, shift};
+    int rc = csv_layout_map(l, &p.rec, &pass, &out, ms, err);
+    csv_splitter_free(p.s);
+    return rc == 0 ? out.data : err->reason;
+}
+
+TEST(recognises_headers)
+{
+    csv_layout l;
+    char err[256];
+    CHECK_INT(layout_from(&l, "trip_id,region_id,event_time,fare,duration,distance", NULL, err,
+                          sizeof err), 0);
+    CHECK_INT(l.kind, CSV_LAYOUT_V1);
+    csv_layout_free(&l);
+    CHECK_INT(layout_from(&l, "\xEF\xBB\xBFtrip_id,region_id,event_time,fare,duration,distance",
+                          NULL, err, sizeof err), 0);
+    CHECK_INT(l.kind, CSV_LAYOUT_V1);
+    csv_layout_free(&l);
+    CHECK_INT(layout_from(&l, "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,"
+                              "trip_distance,RatecodeID,store_and_fwd_flag,PULocationID,DOLocationID,"
+                              "payment_type,fare_amount,extra",
+                          NULL, err, sizeof err), 0);
+    CHECK_INT(l.kind, CSV_LAYOUT_NYC);
+    CHECK_STR(csv_layout_name(&l), "NYC TLC");
+    csv_layout_free(&l);
+    CHECK_INT(layout_from(&l, "vendor_id,pickup_datetime,dropoff_datetime,trip_distance,"
+                              "pickup_location_id,fare_amount",
+                          NULL, err, sizeof err), 0);
+    CHECK_INT(l.kind, CSV_LAYOUT_NYC);
+    csv_layout_free(&l);
+    CHECK_INT(layout_from(&l, "a,when,b", "when", err, sizeof err), 0);
+    CHECK_INT(l.kind, CSV_LAYOUT_GENERIC);
+    CHECK_INT(l.time_col, 1);
+    csv_layout_free(&l);
+
+    CHECK_INT(layout_from(&l, "a,when,b", NULL, err, sizeof err), -1);
+    CHECK(strstr(err, "--time-field") != NULL);
+    CHECK_INT(layout_from(&l, "a,when,b", "ts", err, sizeof err), -1);
+    CHECK(strstr(err, "ts") != NULL);
+    CHECK_INT(layout_from(&l, "a,\"when,b", NULL, err, sizeof err), -1);
+}
+
+TEST(labels)
+{
+    char out[64];
+    csv_layout_label("/data/yellow_tripdata_sample_2019-01.csv", out, sizeof out);
+    CHECK_STR(out, "yellow_tripdata_sample_2019-01");
+    csv_layout_label("-", out, sizeof out);
+    CHECK_STR(out, "stdin");
+    csv_layout_label("trips.csv.gz", out, sizeof out);
+    CHECK_STR(out, "trips.csv.gz");
+    csv_layout_label(".csv", out, sizeof out);
+    CHECK_STR(out, ".csv");
+}
+
+TEST(maps_v1_rows)
+{
+    csv_layout l;
+    char err[256];
+    struct csv_row_error e;
+    int64_t ms;
+    /* Columns out of order, and one extra that passes through. */
+    CHECK_INT(layout_from(&l, "region_id,trip_id,event_time,fare,duration,distance,note", NULL,
+                          err, sizeof err), 0);
+    CHECK_STR(map_line(&l, "5,trip_000001,2025-08-31T08:00:02Z,73.79,2113,23.0,hi", 0, 0, &e, &ms),
+              "{\"trip_id\":\"trip_000001\",\"region_id\":5,\"event_time\":\"2025-08-31T08:00:02Z\","
+              "\"fare\":73.79,\"duration\":2113,\"distance\":23.0,\"note\":\"hi\"}\n");
+    CHECK_INT(ms, 1756627202000);
+    /* Text stays text, empty becomes null, no range checks. */
+    CHECK_STR(map_line(&l, "abc,,2025-08-31 08:00:02,-1,,1e3,", 0, 0, &e, &ms),
+              "{\"trip_id\":null,\"region_id\":\"abc\",\"event_time\":\"2025-08-31 08:00:02\","
+              "\"fare\":-1,\"duration\":null,\"distance\":1e3,\"note\":null}\n");
+    /* A later loop pass: shifted, normalised time and a suffixed id. */
+    map_line(&l, "5,t\"1,2025-08-31T08:00:02Z,1,60,1,", 2, 3600000, &e, &ms);
+    CHECK_INT(e.type, DLQ_CSV_PARSE_ERROR);
+    CHECK(strstr(e.reason, "quote") != NULL);
+    CHECK_STR(map_line(&l, "5,t1,2025-08-31T08:00:02.5+00:00,1,60,1,", 2, 3600000, &e, &ms),
+              "{\"trip_id\":\"t1#2\",\"region_id\":5,\"event_time\":\"2025-08-31T09:00:02.500Z\","
+              "\"fare\":1,\"duration\":60,\"distance\":1,\"note\":null}\n");
+    CHECK_INT(ms, 1756627202500 + 3600000);
+    csv_layout_free(&l);
+}
+
+TEST(v1_rows_that_are_not_events)
+{
+    csv_layout l;
+    char err[256];
+    struct csv_row_error e;
+    int64_t ms;
+    CHECK_INT(layout_from(&l, "trip_id,region_id,event_time,fare,duration,distance", NULL, err,
+                          sizeof err), 0);
+    map_line(&l, "t1,5,,1,60,1", 0, 0, &e, &ms);
+    CHECK_INT(e.type, DLQ_CSV_PARSE_ERROR);
+    CHECK_STR(e.field, "event_time");
+    map_line(&l, "t1,5,yesterday,1,60,1", 0, 0, &e, &ms);
+    CHECK_STR(e.field, "event_time");
+    CHECK(strstr(e.reason, "yesterday") != NULL);
+    map_line(&l, "t1,5,2025-08-31T08:00:02Z,1,60", 0, 0, &e, &ms);
+    CHECK_INT(e.type, DLQ_CSV_PARSE_ERROR);
+    CHECK(e.field == NULL);
+    CHECK(strstr(e.reason, "found 5") != NULL);
+    map_line(&l, "t\xff,5,2025-08-31T08:00:02Z,1,60,1", 0, 0, &e, &ms);
+    CHECK(strstr(e.reason, "UTF-8") != NULL);
+    map_line(&l, "t1,\"5,2025-08-31T08:00:02Z,1,60,1", 0, 0, &e, &ms);
+    CHECK_INT(e.type, DLQ_CSV_PARSE_ERROR);
+    CHECK(e.field == NULL);
+    csv_layout_free(&l);
+}
+
+TEST(maps_nyc_rows)
+{
+    csv_layout l;
+    char err[256];
+    struct csv_row_error e;
+    int64_t ms;
+    CHECK_INT(layout_from(&l, "vendor_id,pickup_datetime,dropoff_datetime,passenger_count,"
+                              "trip_distance,pickup_location_id,fare_amount",
+                          NULL, err, sizeof err), 0);
+    CHECK_STR(map_line(&l, "1,2019-01-15 03:36:12,2019-01-15 03:42:19,1,1.0,230,6.5", 0, 0, &e, &ms),
+              "{\"trip_id\":\"trips:2\",\"region_id\":230,\"event_time\":\"2019-01-15T03:36:12Z\","
+              "\"fare\":6.5,\"duration\":367,\"distance\":1.0}\n");
+    CHECK_STR(map_line(&l, "1,2019-01-15 03:36:12,2019-01-15 03:42:19,1,1.0,230,6.5", 1, 60000, &e,
+                       &ms),
+              "{\"trip_id\":\"trips:2#1\",\"region_id\":230,\"event_time\":\"2019-01-15T03:37:12Z\","
+              "\"fare\":6.5,\"duration\":367,\"distance\":1.0}\n");
+    /* Dropoff before pickup: a negative duration, for sp-validate to judge. */
+    CHECK_STR(map_line(&l, "1,2019-01-15 03:36:12,2019-01-15 03:36:00,1,0,,-2.5", 0, 0, &e, &ms),
+              "{\"trip_id\":\"trips:2\",\"region_id\":null,\"event_time\":\"2019-01-15T03:36:12Z\","
+              "\"fare\":-2.5,\"duration\":-12,\"distance\":0}\n");
+    map_line(&l, "1,2019-01-15 03:36:12,soon,1,1.0,230,6.5", 0, 0, &e, &ms);
+    CHECK_INT(e.type, DLQ_CSV_PARSE_ERROR);
+    CHECK_STR(e.field, "dropoff_datetime");
+    map_line(&l, "1,,2019-01-15 03:36:12,1,1.0,230,6.5", 0, 0, &e, &ms);
+    CHECK_STR(e.field, "pickup_datetime");
+    csv_layout_free(&l);
+}
+
+TEST(maps_generic_rows)
+{
+    csv_layout l;
+    char err[256];
+    struct csv_row_error e;
+    int64_t ms;
+    CHECK_INT(layout_from(&l, "id,\"the \"\"time\"\"\",v", "the \"time\"", err, sizeof err), 0);
+    CHECK_STR(map_line(&l, "007,1577836800,-0.5", 0, 0, &e, &ms),
+              "{\"id\":\"007\",\"the \\\"time\\\"\":1577836800,\"v\":-0.5}\n");
+    CHECK_INT(ms, 1577836800000);
+    CHECK_STR(map_line(&l, "1,1577836800,", 3, 1500, &e, &ms),
+              "{\"id\":1,\"the \\\"time\\\"\":1577836801.500,\"v\":\"\"}\n");
+    CHECK_STR(map_line(&l, "1,2020-01-01T00:00:00Z,x", 1, 1000, &e, &ms),
+              "{\"id\":1,\"the \\\"time\\\"\":\"2020-01-01T00:00:01Z\",\"v\":\"x\"}\n");
+    map_line(&l, "1,,x", 0, 0, &e, &ms);
+    CHECK_STR(e.field, "the \"time\"");
+    csv_layout_free(&l);
+}
+
+int main(void)
+{
+    RUN(splitter_plain_and_quoted_fields);
+    RUN(splitter_crlf_and_blank_lines);
+    RUN(splitter_broken_rows_do_not_spoil_the_next);
+    RUN(splitter_multiline_records);
+    RUN(splitter_limits);
+    RUN(pack_and_unpack_round_trip);
+    RUN(recognises_headers);
+    RUN(labels);
+    RUN(maps_v1_rows);
+    RUN(v1_rows_that_are_not_events);
+    RUN(maps_nyc_rows);
+    RUN(maps_generic_rows);
+    RETURN_SUMMARY();
+}
