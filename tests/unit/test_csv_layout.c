@@ -8,22 +8,6 @@
 #include "line_io.h"
 #include "unit.h"
 
-/* Feed text line by line (as sp-replay does) and keep the last record. */
-static int feed_text(csv_splitter *s, const char *text, csv_record *last)
-{
-    int records = 0;
-    uint64_t line_no = 0;
-    const char *p = text;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (csv_splitter_feed(s, p, len, ++line_no, last)) records++;
-        p += len + (nl ? 1 : 0);
-    }
-    if (csv_splitter_finish(s, last)) records++;
-    return records;
-}
-
 static int field_is(const csv_record *r, size_t i, const char *want)
 {
     return i < r->nfields && r->fields[i].len == strlen(want) &&
