@@ -598,7 +598,8 @@ json_t *window_state_to_json(const window_set *ws) {
     struct win **sorted = malloc((ws->heap_len + 1) * sizeof *sorted);
     if (sorted == NULL)
         abort();
-    memcpy(sorted, ws->heap, ws->heap_len * sizeof *sorted);
+    for (size_t i = 0; i < ws->heap_len; i++)
+        sorted[i] = ws->heap[i];
     qsort(sorted, ws->heap_len, sizeof *sorted, compare_for_output);
     json_t *windows = json_array();
     for (size_t i = 0; i < ws->heap_len; i++) {

@@ -304,7 +304,11 @@ static void save_checkpoint(struct run *run) {
         return;
     int64_t now = wallclock_ms();
     json_t *state = window_state_to_json(run->windows);
-    json_t *doc = checkpoint_build(run->config, run->plain_records, state, now);
+    /* While a restarted run is still skipping, the lines it has not re-read yet
+     * are consumed all the same. */
+    uint64_t records = run->plain_records > run->skip_records ? run->plain_records
+                                                              : run->skip_records;
+    json_t *doc = checkpoint_build(run->config, records, state, now);
     if (checkpoint_write(run->opt->checkpoint_path, doc) != 0)
         diag_warn("%s: %s", run->opt->checkpoint_path, strerror(errno));
     else

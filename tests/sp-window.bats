@@ -1,0 +1,351 @@
+#!/usr/bin/env bats
+# sp-window as a user runs it: results against the independent reference
+# (tests/reference/window_reference.py), disorder, lateness, hopping windows,
+# per-partition watermarks, provisional results, dead letters, checkpoints
+# and recovery from kill -9.
+
+load helpers/common
+
+REF=$TESTS_DIR/reference/window_reference.py
+FAR=36500d # a --max-delay under which nothing in the sample data is late
+
+setup() {
+    W=$BATS_TEST_TMPDIR
+}
+
+# ev KEY TIME [FARE [DURATION]]: one trip event line.
+ev() {
+    printf '{"trip_id":"t","region_id":%s,"event_time":"%s","fare":%s,"duration":%s,"distance":1.5}\n' \
+        "$1" "$2" "${3:-10}" "${4:-600}"
+}
+
+# replay CSV OUT [--sort]: the CSV as trip-event NDJSON, through sp-replay.
+replay() {
+    local csv=$1 out=$2
+    shift 2
+    sp-replay -q "$@" "$csv" >"$out"
+}
+
+# final_set FILE: the final results as a sorted set of lines; a partial last
+# line (a process killed mid-write) is left out.
+final_set() {
+    python3 -c '
+import sys
+text = open(sys.argv[1], encoding="utf-8").read()
+lines = text.split("\n")[:-1]
+print("\n".join(sorted({l for l in lines if l.endswith("\"final\":true}")})))' "$1"
+}
+
+check_against_reference() {
+    local input=$1
+    shift
+    python3 "$REF" compute "$@" "$input" >"$W/ref"
+    sp-window --max-delay "$FAR" "$@" <"$input" >"$W/out"
+    python3 "$REF" compare "$W/ref" "$W/out"
+}
+
+@test "--help names every option; --version; bad usage exits 64; a missing file exits 66" {
+    run sp-window --help
+    [ "$status" -eq 0 ]
+    for o in --key --time --size --slide --agg --max-delay --allowed-lateness --max-future \
+        --idle-timeout --emit-every --late --dlq --checkpoint --checkpoint-interval --metrics-file; do
+        [[ $output == *"$o"* ]] || { echo "missing $o"; false; }
+    done
+    run sp-window --version
+    [ "$output" = "sp-window 0.1.0" ]
+    run sp-window --size nope
+    [ "$status" -eq 64 ]
+    run sp-window --agg 'x=median:fare'
+    [ "$status" -eq 64 ]
+    run sp-window --size 1m --slide 2m
+    [ "$status" -eq 64 ]
+    run sp-window "$W/no-such-file"
+    [ "$status" -eq 66 ]
+}
+
+@test "StreamPulse 50k file equals the reference, as given and replayed with --sort" {
+    replay "$SP_EXAMPLES/streampulse_load_test_50k.csv" "$W/in.ndjson"
+    check_against_reference "$W/in.ndjson"
+    replay "$SP_EXAMPLES/streampulse_load_test_50k.csv" "$W/sorted.ndjson" --sort
+    check_against_reference "$W/sorted.ndjson"
+}
+
+@test "NYC samples (unsorted, real gaps and odd rows) equal the reference, with and without --sort" {
+    for month in 01 02; do
+        replay "$SP_EXAMPLES/yellow_tripdata_sample_2019-$month.csv" "$W/nyc.ndjson"
+        check_against_reference "$W/nyc.ndjson"
+        replay "$SP_EXAMPLES/yellow_tripdata_sample_2019-$month.csv" "$W/nyc.ndjson" --sort
+        check_against_reference "$W/nyc.ndjson"
+    done
+}
+
+@test "a window of more than 1024 values: percentiles within 1%, the rest exact" {
+    python3 -c '
+import random
+random.seed(7)
+for i in range(5000):
+    print("{\"region_id\":1,\"event_time\":\"2025-01-01T00:00:%02dZ\",\"fare\":%.2f,\"duration\":%d,\"distance\":%.1f}"
+          % (i % 60, random.uniform(3, 300), random.randint(60, 7200), random.uniform(0.1, 50)))' >"$W/big.ndjson"
+    check_against_reference "$W/big.ndjson"
+}
+
+@test "hopping windows (--slide) equal the reference: each event in size/slide windows" {
+    head -n 3000 "$SP_EXAMPLES/streampulse_load_test_50k.csv" >"$W/small.csv"
+    replay "$W/small.csv" "$W/in.ndjson"
+    check_against_reference "$W/in.ndjson" --size 300 --slide 60
+    # Each event counted 5 times in all.
+    total=$(jq -s 'map(.tripCount) | add' "$W/out")
+    [ "$total" -eq $((5 * $(count_lines "$W/in.ndjson"))) ]
+}
+
+@test "same input, same bytes" {
+    replay "$SP_EXAMPLES/yellow_tripdata_sample_2019-01.csv" "$W/in.ndjson"
+    sp-window --max-delay 10m <"$W/in.ndjson" >"$W/a" 2>"$W/late-a"
+    sp-window --max-delay 10m <"$W/in.ndjson" >"$W/b" 2>"$W/late-b"
+    cmp "$W/a" "$W/b"
+    [ "$(jq -c 'del(.processed_at)' "$W/late-a")" = "$(jq -c 'del(.processed_at)' "$W/late-b")" ]
+}
+
+@test "disorder inside --max-delay counts in the right window; past it goes to --late with the window" {
+    {
+        ev 1 2025-01-01T00:10:00Z 10
+        ev 1 2025-01-01T00:06:30Z 20 # 3.5 minutes behind: inside the delay
+        ev 1 2025-01-01T00:12:00Z 30
+        ev 1 2025-01-01T00:05:10Z 40 # watermark is 00:07:00: late
+    } >"$W/in"
+    sp-window --max-delay 5m --late "$W/late" <"$W/in" >"$W/out"
+    [ "$(jq -c 'select(.windowStart == "2025-01-01T00:06:00Z") | [.tripCount, .avgFare]' "$W/out")" = "[1,20]" ]
+    [ "$(jq -s 'map(.tripCount) | add' "$W/out")" -eq 3 ]
+    [ "$(count_lines "$W/late")" -eq 1 ]
+    [ "$(jq -c '[.error_type, .windowStart, .windowEnd, .source.line]' "$W/late")" = \
+        '["LATE_EVENT","2025-01-01T00:05:00Z","2025-01-01T00:06:00Z",4]' ]
+    [ "$(jq -r .original "$W/late" | jq .fare)" = 40 ]
+}
+
+@test "--allowed-lateness re-emits an updated final result; later events are late" {
+    {
+        ev 7 2025-01-01T00:00:10Z 10
+        ev 7 2025-01-01T00:01:30Z 10 # watermark 00:01:30 closes [00:00, 00:01)
+        ev 7 2025-01-01T00:00:20Z 40 # within 2 minutes of lateness: updates it
+        ev 7 2025-01-01T00:04:00Z 10 # watermark 00:04: [00:00,00:01) + 2m is past
+        ev 7 2025-01-01T00:00:30Z 99 # late
+    } >"$W/in"
+    sp-window --max-delay 0 --allowed-lateness 2m --late "$W/late" --metrics-file "$W/m.prom" <"$W/in" >"$W/out"
+    first=$(jq -c 'select(.windowStart == "2025-01-01T00:00:00Z") | [.tripCount, .avgFare, .final]' "$W/out")
+    [ "$first" = "$(printf '[1,10,true]\n[2,25,true]')" ]
+    [ "$(jq -r .error_type "$W/late")" = LATE_EVENT ]
+    grep -q '^sp_late_events_total{tool="sp-window"} 1$' "$W/m.prom"
+}
+
+@test "a far-future event is a FUTURE_EVENT dead letter and makes nothing else late" {
+    {
+        ev 1 2025-01-01T00:00:10Z
+        ev 1 2999-01-01T00:00:00Z
+        ev 1 2025-01-01T00:00:20Z
+        ev 1 2025-01-01T00:01:20Z
+    } >"$W/in"
+    sp-window --max-delay 0 --dlq "$W/dlq" --late "$W/late" <"$W/in" >"$W/out"
+    [ "$(jq -r .error_type "$W/dlq")" = FUTURE_EVENT ]
+    [ ! -s "$W/late" ]
+    [ "$(jq -s 'map(.tripCount) | add' "$W/out")" -eq 3 ]
+}
+
+@test "records that are not usable events become counted dead letters, never vanish" {
+    {
+        ev 1 2025-01-01T00:00:10Z
+        echo 'not json'
+        echo '[1,2]'
+        echo '{"event_time":"2025-01-01T00:00:11Z"}'
+        echo '{"region_id":1,"event_time":"yesterday"}'
+        echo '{"region_id":{"x":1},"event_time":"2025-01-01T00:00:11Z"}'
+        printf '{"region_id":1,"event_time":"2025-01-01T00:00:12Z","fare":"\xff"}\n'
+    } >"$W/in"
+    sp-window --dlq "$W/dlq" --metrics-file "$W/m.prom" <"$W/in" >"$W/out"
+    [ "$(count_lines "$W/dlq")" -eq 6 ]
+    [ "$(jq -r .error_type "$W/dlq" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" = \
+        "JSON_PARSE_ERROR=3 SCHEMA_VIOLATION=3 " ]
+    jq -e 'select(.original_base64 != null)' "$W/dlq" >/dev/null
+    grep -q '^sp_dlq_total{tool="sp-window",error_type="SCHEMA_VIOLATION"} 3$' "$W/m.prom"
+    grep -q '^sp_events_in_total{tool="sp-window"} 7$' "$W/m.prom"
+    [ "$(jq .tripCount "$W/out")" -eq 1 ]
+}
+
+@test "--agg replaces the default metrics, in the given order, over any numeric field" {
+    {
+        ev 3 2025-01-01T00:00:01Z 10 100
+        ev 3 2025-01-01T00:00:02Z 30 300
+        echo '{"region_id":3,"event_time":"2025-01-01T00:00:03Z","fare":"n/a","duration":200}'
+    } >"$W/in"
+    sp-window --agg n=count --agg fares=count:fare --agg hi=max:fare --agg lo=min:duration \
+        --agg med=p50:duration <"$W/in" >"$W/out"
+    [ "$(jq -c 'del(.windowStart, .windowEnd)' "$W/out")" = \
+        '{"regionId":3,"n":3,"fares":2,"hi":30,"lo":100,"med":200,"final":true}' ]
+}
+
+@test "string keys with --key, and --time naming another field" {
+    printf '{"zone":"b","ts":"2025-01-01 00:00:01","fare":1}\n{"zone":"a","ts":"2025-01-01 00:00:02","fare":3}\n' >"$W/in"
+    sp-window --key zone --time ts --agg n=count <"$W/in" >"$W/out"
+    [ "$(jq -r .zone "$W/out" | tr '\n' ' ')" = "a b " ]
+}
+
+@test "--emit-every gives provisional results while the input is open, final ones at the end" {
+    ev 1 2025-01-01T00:00:10Z >"$W/in"
+    ev 2 2025-01-01T00:00:11Z >>"$W/in"
+    { cat "$W/in"; sleep 2; } | sp-window --emit-every 100ms >"$W/out" 3>&- &
+    pid=$!
+    sleep 1.5
+    # Flushed while the input is idle, before it ends.
+    grep -q '"final":false' "$W/out"
+    wait "$pid"
+    [ "$(jq -c 'select(.final) | .regionId' "$W/out" | tr '\n' ' ')" = "1 2 " ]
+}
+
+@test "a quiet stream still closes its windows (--idle-timeout)" {
+    ev 1 2025-01-01T00:00:59.800Z >"$W/in"
+    { cat "$W/in"; sleep 3; } | sp-window --max-delay 100ms --idle-timeout 500ms >"$W/out" 3>&- &
+    pid=$!
+    sleep 2
+    grep -q '"final":true' "$W/out"
+    wait "$pid"
+}
+
+# kafka_lines IN OUT PARTITIONS...: events of IN as sp-kcat-in would emit them,
+# partition = region_id % 4, the consumer reading blocks of 500 per partition in
+# turn (so partitions run far apart in event time), preceded by the assignment.
+kafka_lines() {
+    python3 - "$@" <<'EOF'
+import json, sys
+src, dst, parts = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3:]]
+queues = {p: [] for p in parts}
+for line in open(src):
+    ev = json.loads(line)
+    p = ev['region_id'] % 4
+    if p in queues:
+        queues[p].append(ev)
+with open(dst, 'w') as out:
+    out.write(json.dumps({"_kafka_assignment": [{"topic": "events", "partition": p} for p in parts]}) + "\n")
+    offsets = {p: 0 for p in parts}
+    while any(queues.values()):
+        for p in parts:
+            block, queues[p] = queues[p][:500], queues[p][500:]
+            for ev in block:
+                rec = {"_kafka": {"topic": "events", "partition": p, "offset": offsets[p]}}
+                rec.update(ev)
+                offsets[p] += 1
+                out.write(json.dumps(rec, separators=(',', ':')) + "\n")
+EOF
+}
+
+@test "per-partition watermarks: a backlog in one partition makes no other late; 0-3 equals 0-1 plus 2-3" {
+    head -n 20001 "$SP_EXAMPLES/streampulse_load_test_50k.csv" >"$W/part.csv"
+    replay "$W/part.csv" "$W/in.ndjson"
+    kafka_lines "$W/in.ndjson" "$W/all" 0 1 2 3
+    kafka_lines "$W/in.ndjson" "$W/low" 0 1
+    kafka_lines "$W/in.ndjson" "$W/high" 2 3
+    opts=(--max-delay 1m --idle-timeout 0)
+    sp-window "${opts[@]}" --late "$W/late-all" <"$W/all" >"$W/out-all"
+    sp-window "${opts[@]}" --late "$W/late-low" <"$W/low" >"$W/out-low"
+    sp-window "${opts[@]}" --late "$W/late-high" <"$W/high" >"$W/out-high"
+    [ ! -s "$W/late-all" ] && [ ! -s "$W/late-low" ] && [ ! -s "$W/late-high" ]
+    cat "$W/out-low" "$W/out-high" >"$W/out-two"
+    [ "$(final_set "$W/out-all")" = "$(final_set "$W/out-two")" ]
+    # And that is the complete answer.
+    python3 "$REF" compute "$W/in.ndjson" >"$W/ref"
+    python3 "$REF" compare "$W/ref" "$W/out-all"
+    # Without the coordinates, one watermark for all: the same blocks are late.
+    jq -c 'select(._kafka) | del(._kafka)' "$W/all" | sp-window "${opts[@]}" --late "$W/late-one" >/dev/null
+    [ -s "$W/late-one" ]
+}
+
+@test "an assigned partition that has sent nothing holds the watermark back" {
+    {
+        echo '{"_kafka_assignment":[{"topic":"t","partition":0},{"topic":"t","partition":1}]}'
+        echo '{"_kafka":{"topic":"t","partition":0,"offset":0},"region_id":1,"event_time":"2025-01-01T00:00:00Z"}'
+        echo '{"_kafka":{"topic":"t","partition":0,"offset":1},"region_id":1,"event_time":"2025-01-01T01:00:00Z"}'
+        echo '{"_kafka":{"topic":"t","partition":1,"offset":0},"region_id":2,"event_time":"2025-01-01T00:00:05Z"}'
+    } >"$W/in"
+    sp-window --max-delay 0 --idle-timeout 0 --late "$W/late" <"$W/in" >"$W/out"
+    [ ! -s "$W/late" ]
+    [ "$(jq -s 'map(.tripCount) | add' "$W/out")" -eq 3 ]
+}
+
+@test "end of input checkpoints; a restart on the same input skips what was counted" {
+    replay "$SP_EXAMPLES/streampulse_sample_trips.csv" "$W/in"
+    sp-window --max-delay 1h --late /dev/null --checkpoint "$W/cp" <"$W/in" >"$W/out1"
+    [ "$(jq -r .format "$W/cp")" = sp-window-checkpoint ]
+    [ "$(jq .records "$W/cp")" -eq "$(count_lines "$W/in")" ]
+    sp-window --max-delay 1h --late /dev/null --checkpoint "$W/cp" <"$W/in" >"$W/out2"
+    [ ! -s "$W/out2" ]
+    # Other options than the checkpoint's are refused.
+    run sp-window --size 2m --late /dev/null --checkpoint "$W/cp" <"$W/in"
+    [ "$status" -eq 65 ]
+}
+
+@test "SIGTERM finishes, writes the checkpoint and exits 0; the restart completes the run" {
+    replay "$SP_EXAMPLES/streampulse_load_test_50k.csv" "$W/in"
+    sp-window --max-delay 10m --idle-timeout 0 <"$W/in" >"$W/whole"
+    { head -n 20000 "$W/in"; sleep 5; } |
+        sp-window --max-delay 10m --idle-timeout 0 --checkpoint "$W/cp" >"$W/part1" 3>&- &
+    pid=$!
+    sleep 2
+    kill -TERM "$pid"
+    wait "$pid"
+    [ "$(jq .records "$W/cp")" -eq 20000 ]
+    sp-window --max-delay 10m --idle-timeout 0 --checkpoint "$W/cp" <"$W/in" >"$W/part2"
+    cat "$W/part1" "$W/part2" >"$W/both"
+    [ "$(final_set "$W/both")" = "$(final_set "$W/whole")" ]
+}
+
+# feed IN CHECKPOINT: IN on stdout, the lines the checkpoint has counted at
+# once, the rest trickling at about 20000 lines/s, so a kill lands mid-stream.
+feed() {
+    python3 - "$1" "$2" <<'EOF'
+import json, os, sys, time
+lines = open(sys.argv[1], 'rb').read().splitlines(keepends=True)
+done = json.load(open(sys.argv[2]))['records'] if os.path.exists(sys.argv[2]) else 0
+try:
+    sys.stdout.buffer.write(b''.join(lines[:done]))
+    for i in range(done, len(lines), 200):
+        sys.stdout.buffer.write(b''.join(lines[i:i + 200]))
+        sys.stdout.buffer.flush()
+        time.sleep(0.01)
+except BrokenPipeError:
+    os._exit(0)
+EOF
+}
+
+@test "kill -9 at several points, restart on the same input: exactly the final results of an uninterrupted run" {
+    replay "$SP_EXAMPLES/streampulse_load_test_50k.csv" "$W/in"
+    opts=(--max-delay 5m --allowed-lateness 1m --idle-timeout 0 --checkpoint-interval 20ms --late "$W/late")
+    sp-window "${opts[@]}" <"$W/in" >"$W/whole"
+    : >"$W/all"
+    for pause in 0.3 0.4 0.5 0.6; do
+        feed "$W/in" "$W/cp" | sp-window "${opts[@]}" --checkpoint "$W/cp" >>"$W/all" 3>&- &
+        pid=$!
+        sleep "$pause"
+        kill -KILL "$pid"
+        wait "$pid" || true
+        # A line cut by the kill stays cut: end it so the next run starts on a new line.
+        [ -z "$(tail -c 1 "$W/all")" ] || echo >>"$W/all"
+    done
+    [ "$(jq .records "$W/cp")" -gt 0 ]
+    sp-window "${opts[@]}" --checkpoint "$W/cp" <"$W/in" >>"$W/all"
+    [ "$(final_set "$W/all")" = "$(final_set "$W/whole")" ]
+}
+
+@test "--metrics-file: the promised metrics in Prometheus text" {
+    replay "$SP_EXAMPLES/streampulse_sample_trips.csv" "$W/in"
+    sp-window --metrics-file "$W/m.prom" --late /dev/null <"$W/in" >"$W/out"
+    for m in sp_events_in_total sp_events_out_total sp_late_events_total sp_dlq_total \
+        sp_watermark_lag_seconds sp_checkpoint_age_seconds sp_open_windows; do
+        grep -q "^$m{tool=\"sp-window\"" "$W/m.prom" || { echo "no $m"; false; }
+    done
+    grep -q "^sp_events_out_total{tool=\"sp-window\"} $(count_lines "$W/out")$" "$W/m.prom"
+}
+
+@test "a closed downstream pipe ends quietly" {
+    replay "$SP_EXAMPLES/streampulse_load_test_50k.csv" "$W/in"
+    run bash -c "sp-window --max-delay 1d <'$W/in' 2>'$W/err' | head -n 1"
+    [ "$status" -eq 0 ]
+    [ ! -s "$W/err" ]
+}
