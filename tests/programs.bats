@@ -4,6 +4,7 @@
 # option --help prints, and make install puts programs and pages in place.
 
 load helpers/common
+bats_require_minimum_version 1.5.0
 
 programs() {
     local p
