@@ -555,6 +555,8 @@ static int compare_for_output(const void *a, const void *b) {
 }
 
 void window_emit_changed(window_set *ws) {
+    if (ws->changed_len == 0)
+        return;
     qsort(ws->changed, ws->changed_len, sizeof *ws->changed, compare_for_output);
     for (size_t i = 0; i < ws->changed_len; i++) {
         emit_result(ws, ws->changed[i], false);
