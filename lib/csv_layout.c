@@ -240,10 +240,9 @@ static const char *const nyc_tlc_names[NYC_COLS] = {
 static const char *const nyc_snake_names[NYC_COLS] = {
     "pickup_datetime", "dropoff_datetime", "pickup_location_id", "fare_amount", "trip_distance"};
 
-/* Index of the first header field equal to name, or -1. */
-static long find_column(const csv_field *names, size_t n, const char *name)
+/* Index of the first of names[0..n) equal to name[0..len), or -1. */
+static long find_column(const csv_field *names, size_t n, const char *name, size_t len)
 {
-    size_t len = strlen(name);
     for (size_t i = 0; i < n; i++)
         if (names[i].len == len && memcmp(names[i].s, name, len) == 0) return (long)i;
     return -1;
@@ -254,7 +253,7 @@ static bool find_all(csv_layout *l, const csv_field *names, size_t ncols,
                      const char *const *wanted, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        long c = find_column(names, ncols, wanted[i]);
+        long c = find_column(names, ncols, wanted[i], strlen(wanted[i]));
         if (c < 0) return false;
         l->col[i] = (size_t)c;
         l->names[i] = wanted[i];
@@ -298,14 +297,16 @@ int csv_layout_init(csv_layout *l, const csv_record *header, const char *time_fi
     }
 
     if (time_field) {
-        long c = find_column(names, n, time_field);
+        long c = find_column(names, n, time_field, strlen(time_field));
         if (c < 0) {
             snprintf(err, errlen, "--time-field %s: the header has no such column", time_field);
             return -1;
         }
         l->kind = CSV_LAYOUT_GENERIC;
         l->time_col = (size_t)c;
-        l->names[0] = time_field;
+        l->time_name = strdup(time_field);
+        if (!l->time_name) abort();
+        l->names[0] = l->time_name;
     } else if (find_all(l, names, n, v1_names, V1_COLS)) {
         l->kind = CSV_LAYOUT_V1;
         l->time_col = l->col[V1_EVENT_TIME];
@@ -321,11 +322,14 @@ int csv_layout_init(csv_layout *l, const csv_record *header, const char *time_fi
     }
 
     l->ncols = n;
-    l->mapped = calloc(n + 1, sizeof *l->mapped);
+    l->omit = calloc(n + 1, sizeof *l->omit);
     l->key_off = malloc((n + 1) * sizeof *l->key_off);
-    if (!l->mapped || !l->key_off) abort();
+    if (!l->omit || !l->key_off) abort();
     if (l->kind == CSV_LAYOUT_V1)
-        for (size_t i = 0; i < V1_COLS; i++) l->mapped[l->col[i]] = true;
+        for (size_t i = 0; i < V1_COLS; i++) l->omit[l->col[i]] = true;
+    /* A repeated name would repeat a member: the first column wins. */
+    for (size_t i = 1; i < n; i++)
+        if (find_column(names, i, names[i].s, names[i].len) >= 0) l->omit[i] = true;
     for (size_t i = 0; i < n; i++) {
         l->key_off[i] = l->keys.len;
         ndjson_append_string(&l->keys, names[i].s, names[i].len);
@@ -345,8 +349,9 @@ int csv_layout_init(csv_layout *l, const csv_record *header, const char *time_fi
 
 void csv_layout_free(csv_layout *l)
 {
-    free(l->mapped);
+    free(l->omit);
     free(l->key_off);
+    free(l->time_name);
     sb_free(&l->keys);
     sb_free(&l->trip_id_prefix);
     memset(l, 0, sizeof *l);
@@ -492,7 +497,7 @@ static void map_v1(const csv_layout *l, const csv_record *rec, const struct csv_
     append_value(out, &f[l->col[V1_DISTANCE]], true);
     /* Other columns pass through, as sp-validate passes other fields. */
     for (size_t i = 0; i < l->ncols; i++) {
-        if (l->mapped[i]) continue;
+        if (l->omit[i]) continue;
         sb_putc(out, ',');
         sb_append(out, l->keys.data + l->key_off[i], l->key_off[i + 1] - l->key_off[i]);
         append_value(out, &f[i], true);
@@ -531,8 +536,11 @@ static void map_generic(const csv_layout *l, const csv_record *rec, const struct
                         int64_t ms, strbuf *out)
 {
     sb_putc(out, '{');
+    bool first = true;
     for (size_t i = 0; i < l->ncols; i++) {
-        if (i) sb_putc(out, ',');
+        if (l->omit[i]) continue;
+        if (!first) sb_putc(out, ',');
+        first = false;
         sb_append(out, l->keys.data + l->key_off[i], l->key_off[i + 1] - l->key_off[i]);
         const csv_field *f = &rec->fields[i];
         if (i != l->time_col || pass->number == 0) {

@@ -95,7 +95,9 @@ typedef struct csv_layout {
     size_t col[6];         /* by kind: see csv_layout.c */
     const char *names[6];  /* the header names of col[] */
     size_t time_col;       /* the event-time column */
-    bool *mapped;          /* ncols flags: column is one of col[] (v1) */
+    char *time_name;       /* generic: a copy of the --time-field name */
+    bool *omit;            /* ncols flags: not a member of its own (one of the
+                            * v1 col[], or a name repeating an earlier one) */
     strbuf keys;           /* every column name as a JSON member key "name": */
     size_t *key_off;       /* ncols + 1 offsets into keys */
     strbuf trip_id_prefix; /* NYC: the JSON string "<label>: without its closing quote */

@@ -338,6 +338,25 @@ TEST(maps_generic_rows)
     csv_layout_free(&l);
 }
 
+TEST(repeated_column_names_give_one_member)
+{
+    csv_layout l;
+    char err[256];
+    struct csv_row_error e;
+    int64_t ms;
+    CHECK_INT(layout_from(&l, "a,ts,a,ts", "ts", err, sizeof err), 0);
+    CHECK_STR(map_line(&l, "1,2020-01-01T00:00:00Z,2,x", 0, 0, &e, &ms),
+              "{\"a\":1,\"ts\":\"2020-01-01T00:00:00Z\"}\n");
+    csv_layout_free(&l);
+    CHECK_INT(layout_from(&l, "trip_id,region_id,event_time,fare,duration,distance,fare,x,x", NULL,
+                          err, sizeof err),
+              0);
+    CHECK_STR(map_line(&l, "t,1,2020-01-01T00:00:00Z,2,60,1,9,y,z", 0, 0, &e, &ms),
+              "{\"trip_id\":\"t\",\"region_id\":1,\"event_time\":\"2020-01-01T00:00:00Z\","
+              "\"fare\":2,\"duration\":60,\"distance\":1,\"x\":\"y\"}\n");
+    csv_layout_free(&l);
+}
+
 int main(void)
 {
     RUN(splitter_plain_and_quoted_fields);
@@ -352,5 +371,6 @@ int main(void)
     RUN(v1_rows_that_are_not_events);
     RUN(maps_nyc_rows);
     RUN(maps_generic_rows);
+    RUN(repeated_column_names_give_one_member);
     RETURN_SUMMARY();
 }
