@@ -62,7 +62,7 @@ static void read_assignment(const json_t *list, struct window_line *out) {
     out->kind = WINDOW_LINE_ASSIGNMENT;
 }
 
-static void read_event(const struct window_event_fields *f, struct window_line *out) {
+static void read_event(const struct window_event_reader *f, struct window_line *out) {
     const json_t *key = json_object_get(out->doc, f->key_field);
     const json_t *time = json_object_get(out->doc, f->time_field);
     if (json_is_integer(key)) {
@@ -94,8 +94,8 @@ static void read_event(const struct window_event_fields *f, struct window_line *
     out->kind = WINDOW_LINE_EVENT;
 }
 
-void window_line_parse(const struct window_event_fields *f, const char *line, size_t len,
-                       struct window_line *out) {
+void window_line_parse_tree(struct window_event_reader *r, const char *line, size_t len,
+                            struct window_line *out) {
     memset(out, 0, sizeof *out);
     json_error_t jerr;
     out->doc = json_loadb(line, len, 0, &jerr);
@@ -120,11 +120,84 @@ void window_line_parse(const struct window_event_fields *f, const char *line, si
         bad(out, DLQ_JSON_PARSE_ERROR, NULL, "%s", "the Kafka message is not a JSON object");
         return;
     }
-    read_event(f, out);
+    read_event(r, out);
+}
+
+int window_event_reader_init(struct window_event_reader *r, const char *key_field,
+                             const char *time_field, const struct agg_spec *spec) {
+    memset(r, 0, sizeof *r);
+    r->key_field = key_field;
+    r->time_field = time_field;
+    r->spec = spec;
+    ev_fields_init(&r->names);
+    r->key_at = ev_fields_add(&r->names, key_field);
+    r->time_at = ev_fields_add(&r->names, time_field);
+    r->kafka_at = ev_fields_add(&r->names, "_kafka");
+    r->assignment_at = ev_fields_add(&r->names, "_kafka_assignment");
+    r->raw_at = ev_fields_add(&r->names, "_raw");
+    bool ok = r->key_at >= 0 && r->time_at >= 0 && r->kafka_at >= 0 && r->assignment_at >= 0 &&
+              r->raw_at >= 0;
+    for (size_t i = 0; i < spec->n_fields; i++) {
+        r->value_at[i] = ev_fields_add(&r->names, spec->fields[i]);
+        ok = ok && r->value_at[i] >= 0;
+    }
+    return ok ? 0 : -1;
+}
+
+void window_event_reader_free(struct window_event_reader *r) {
+    sb_free(&r->key_scratch);
+    sb_free(&r->time_scratch);
+}
+
+/* The lean pass: true when the line is a plain event and out holds it. */
+static bool read_plain_event(struct window_event_reader *r, const char *line, size_t len,
+                             struct window_line *out) {
+    struct ev_scan *scan = &r->scan;
+    if (ev_scan(line, len, &r->names, scan) != 0 || scan->top != EV_OBJECT ||
+        scan->value[r->kafka_at].kind != EV_ABSENT ||
+        scan->value[r->assignment_at].kind != EV_ABSENT ||
+        scan->value[r->raw_at].kind != EV_ABSENT)
+        return false;
+    const struct ev_value *key = &scan->value[r->key_at];
+    const struct ev_value *time = &scan->value[r->time_at];
+    if (time->kind != EV_STRING)
+        return false;
+    if (key->kind == EV_INTEGER) {
+        out->key.num = ev_integer(key);
+    } else if (key->kind == EV_STRING) {
+        out->key.is_string = true;
+        out->key.text = ev_string(key, &r->key_scratch, &out->key.len);
+        if (out->key.len >= WINDOW_RESULT_KEY_MAX)
+            return false;
+    } else {
+        return false;
+    }
+    size_t time_len;
+    const char *time_text = ev_string(time, &r->time_scratch, &time_len);
+    if (event_time_parse(time_text, time_len, &out->event_ms) != 0)
+        return false;
+    for (size_t i = 0; i < r->spec->n_fields; i++) {
+        const struct ev_value *v = &scan->value[r->value_at[i]];
+        out->values[i] = v->kind == EV_INTEGER || v->kind == EV_REAL ? ev_number(v) : NAN;
+    }
+    out->kind = WINDOW_LINE_EVENT;
+    return true;
+}
+
+void window_line_parse(struct window_event_reader *r, const char *line, size_t len,
+                       struct window_line *out) {
+    out->doc = NULL;
+    out->parts = NULL;
+    out->has_source = false;
+    out->key.is_string = false;
+    if (read_plain_event(r, line, len, out))
+        return;
+    window_line_parse_tree(r, line, len, out);
 }
 
 void window_line_clear(struct window_line *out) {
     json_decref(out->doc);
     free(out->parts);
-    memset(out, 0, sizeof *out);
+    out->doc = NULL;
+    out->parts = NULL;
 }

@@ -16,6 +16,8 @@
 
 #include "aggregate.h"
 #include "dlq.h"
+#include "event_reader.h"
+#include "strbuf.h"
 #include "window.h"
 
 /* The line starts a Kafka record or control line ({"_kafka...): such lines
@@ -45,20 +47,39 @@ struct window_line {
     char reason[256];
     const char *field;
 
-    json_t *doc; /* what the pointers above point into */
+    json_t *doc; /* what the pointers above point into (NULL: the input line) */
 };
 
-/* Which members to read. */
-struct window_event_fields {
+/* Which members to read, and the scratch space of the lean reader. */
+struct window_event_reader {
     const char *key_field;
     const char *time_field;
     const struct agg_spec *spec;
+    struct ev_fields names;
+    int key_at, time_at, kafka_at, assignment_at, raw_at, value_at[AGG_MAX_FIELDS];
+    struct ev_scan scan;
+    strbuf key_scratch, time_scratch;
 };
 
+/* Prepare r to read key_field, time_field and the fields of spec (which must
+ * outlive r). Returns 0, or -1 when a name is too long for the lean reader. */
+int window_event_reader_init(struct window_event_reader *r, const char *key_field,
+                             const char *time_field, const struct agg_spec *spec);
+void window_event_reader_free(struct window_event_reader *r);
+
 /* Read one line (without its '\n') into out. Always fills out; release it
- * with window_line_clear() before the next call. */
-void window_line_parse(const struct window_event_fields *f, const char *line, size_t len,
+ * with window_line_clear() before the next call. A plain, well-formed event
+ * is read by one pass of the lean reader (event_reader.h, which accepts
+ * exactly what jansson accepts); anything else (Kafka members, control
+ * lines, a line to refuse) takes window_line_parse_tree(), so the answer
+ * is always that of jansson. */
+void window_line_parse(struct window_event_reader *r, const char *line, size_t len,
                        struct window_line *out);
+
+/* The same reading through a jansson tree: the reference the lean path is
+ * fuzzed against (tests/fuzz/fuzz_window_event.c). */
+void window_line_parse_tree(struct window_event_reader *r, const char *line, size_t len,
+                            struct window_line *out);
 
 /* Release what window_line_parse() took. */
 void window_line_clear(struct window_line *out);

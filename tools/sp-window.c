@@ -37,6 +37,7 @@ struct run {
     window_set *windows;
     out_buf *out, *late, *dlq;
     strbuf line_buf;
+    struct window_event_reader events;
     metrics *metrics;
     uint64_t *events_in, *events_out, *late_events, *dlq_total[DLQ_ERROR_COUNT];
     double *lag_seconds, *checkpoint_age, *open_windows;
@@ -347,7 +348,7 @@ static void on_clock(struct run *run) {
 
 /* ---- input --------------------------------------------------------------- */
 
-static void handle_line(struct run *run, const struct window_event_fields *fields, const char *line,
+static void handle_line(struct run *run, struct window_event_reader *reader, const char *line,
                         size_t len, enum line_status status, uint64_t line_number,
                         int64_t now_ms) {
     struct window_line wl;
@@ -360,7 +361,7 @@ static void handle_line(struct run *run, const struct window_event_fields *field
         emit_dead_letter(run, run->dlq, &rec, &wl, line_number);
         return;
     }
-    window_line_parse(fields, line, len, &wl);
+    window_line_parse(reader, line, len, &wl);
     if (wl.has_source && window_already_counted(run->windows, &wl.source)) {
         window_line_clear(&wl);
         return;
@@ -403,8 +404,6 @@ static void handle_line(struct run *run, const struct window_event_fields *field
 
 /* Read one input to its end (true) or until told to stop (false). */
 static bool read_input(struct run *run, int fd, const char *name) {
-    struct window_event_fields fields = {run->opt->key_field, run->opt->time_field,
-                                         &run->opt->spec};
     int timeout = OUT_MAX_DELAY_MS;
     if (run->opt->emit_every_ms > 0 && run->opt->emit_every_ms < timeout)
         timeout = (int)run->opt->emit_every_ms;
@@ -437,7 +436,7 @@ static bool read_input(struct run *run, int fd, const char *name) {
             if (run->plain_records++ < run->skip_records)
                 continue;
         }
-        handle_line(run, &fields, line, len, status, line_reader_line_number(reader), now);
+        handle_line(run, &run->events, line, len, status, line_reader_line_number(reader), now);
         if (++since_check == CHECK_EVERY_LINES) {
             since_check = 0;
             on_clock(run);
@@ -509,6 +508,8 @@ int main(int argc, char **argv) {
     register_metrics(&run);
     run.windows = window_set_new(&opt.cfg, emit_result, &run);
     describe_config(&run);
+    if (window_event_reader_init(&run.events, opt.key_field, opt.time_field, &opt.spec) != 0)
+        diag_fatal(EX_USAGE, "a field name is too long or there are too many fields");
     if (opt.checkpoint_path != NULL)
         restore_checkpoint(&run);
     run.last_checkpoint_mono = run.last_emit_mono = monotonic_ms();
@@ -528,5 +529,6 @@ int main(int argc, char **argv) {
     out_close(run.late);
     out_close(run.dlq);
     sb_free(&run.line_buf);
+    window_event_reader_free(&run.events);
     return code;
 }

@@ -298,8 +298,9 @@ TEST(restore_rejects_bad_state) {
     const char *bad[] = {
         "{}",
         "{\"watermark\":\"x\",\"highest\":null,\"assignment_known\":false,\"partitions\":[],\"windows\":[]}",
-        "{\"watermark\":null,\"highest\":null,\"assignment_known\":false,\"partitions\":[],"
-        "\"windows\":[{\"key\":1,\"start\":5,\"emitted\":false,\"state\":{\"count\":1,\"fields\":[]}}]}",
+        ("{\"watermark\":null,\"highest\":null,\"assignment_known\":false,\"partitions\":[],"
+         "\"windows\":[{\"key\":1,\"start\":5,\"emitted\":false,\"state\":{\"count\":1,"
+         "\"fields\":[]}}]}"),
         "{\"watermark\":null,\"highest\":null,\"assignment_known\":false,\"partitions\":[{}],\"windows\":[]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

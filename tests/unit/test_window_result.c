@@ -67,6 +67,69 @@ TEST(parse_rejects_what_is_not_a_result) {
     }
 }
 
+/* The printed value of v as a metric, alone. */
+static void format_value(double v, char *out, size_t n)
+{
+    struct window_result r = {.key_name = "k", .key = "1", .n_metrics = 1};
+    strcpy(r.metrics[0].name, "m");
+    r.metrics[0].value = v;
+    strbuf sb = STRBUF_INIT;
+    window_result_format(&sb, &r);
+    const char *start = strstr(sb.data, "\"m\":") + 4;
+    size_t len = (size_t)(strstr(start, ",\"final\"") - start);
+    snprintf(out, n, "%.*s", (int)len, start);
+    sb_free(&sb);
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+static double random_unit(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+TEST(numbers_print_as_printf_15g)
+{
+    /* The oracle is printf itself: sums and means of decimal fares, integers,
+     * tiny and huge values, negatives. */
+    char got[64], want[64];
+    int mismatches = 0;
+    for (int i = 0; i < 200000; i++) {
+        double v;
+        switch (i % 5) {
+        case 0: /* a mean of cents */
+            v = (double)(long)(random_unit() * 1e7) / 100.0 / (1 + i % 97);
+            break;
+        case 1: /* a sum of one-decimal distances */
+            v = 0;
+            for (int k = 0; k < 1 + i % 50; k++)
+                v += (double)(long)(random_unit() * 400) / 10.0;
+            break;
+        case 2:
+            v = (random_unit() - 0.5) * pow(10, (int)(random_unit() * 40) - 20);
+            break;
+        case 3:
+            v = (double)(long)((random_unit() - 0.5) * 1e12);
+            break;
+        default:
+            v = random_unit() * 1e6;
+        }
+        format_value(v, got, sizeof got);
+        snprintf(want, sizeof want, "%.15g", v == 0 ? 0.0 : v);
+        if (strcmp(got, want) != 0 && mismatches++ < 5)
+            fprintf(stderr, "%.17g: got %s, printf %s\n", v, got, want);
+    }
+    CHECK_INT(mismatches, 0);
+    format_value(NAN, got, sizeof got);
+    CHECK_STR(got, "null");
+    format_value(-0.0, got, sizeof got);
+    CHECK_STR(got, "0");
+    format_value(1e300, got, sizeof got);
+    CHECK_STR(got, "1e+300");
+}
+
 TEST(camel_case_of_field_names) {
     char out[64];
     camel_case("region_id", out, sizeof out);
@@ -83,6 +146,7 @@ int main(void) {
     RUN(format_matches_the_spec_layout);
     RUN(string_key_is_escaped_and_parses_back);
     RUN(parse_rejects_what_is_not_a_result);
+    RUN(numbers_print_as_printf_15g);
     RUN(camel_case_of_field_names);
     RETURN_SUMMARY();
 }
