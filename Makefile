@@ -78,20 +78,25 @@ unit-tests: $(UNIT_BIN)
 # fuzz pass over each seed corpus. tests/run-all prints the closing
 # "N passed, N failed" line.
 check: deps
-	$(MAKE) BUILD=$(CHECK_BUILD) BIN=$(CHECK_BUILD)/bin OPT=-O1 \
+	$(MAKE) -j2 BUILD=$(CHECK_BUILD) BIN=$(CHECK_BUILD)/bin OPT=-O1 \
 		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all unit-tests
-	$(MAKE) fuzz-build
+	$(MAKE) -j2 fuzz-build
 	SP_BIN=$(abspath $(CHECK_BUILD)/bin) SP_UNIT=$(abspath $(CHECK_BUILD)/tests) \
 		SP_FUZZ=$(abspath build/fuzz) tests/run-all
 
 test: check
 
-# libFuzzer targets link the library sources directly (not the archive) so the
-# fuzzer instruments them.
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h)
+# libFuzzer targets: the library is compiled once with fuzzer
+# instrumentation (fuzzer-no-link) and linked into every target.
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -MMD -MP
+FUZZ_OBJ   := $(patsubst lib/%.c,build/fuzz/lib/%.o,$(LIB_SRC))
+build/fuzz/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
 .PHONY: fuzz-build
 fuzz-build: $(FUZZ_BIN)
@@ -135,5 +140,5 @@ format:
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/tools/*.d $(BUILD)/tests/*.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/tools/*.d $(BUILD)/tests/*.d $(FUZZ_OBJ:.o=.d) build/fuzz/*.d
 .SECONDARY:
