@@ -1,0 +1,115 @@
+# redis.bash: a private redis-server, and sp-serve beside it, for bats tests.
+# Load after helpers/common. Nothing outlives the test that started it:
+# call redis_stop / serve_stop in teardown (or teardown_file).
+#
+# redis_start          start redis-server on a free port (REDIS_PORT, REDIS_URL)
+#                      with --save "" --appendonly no; wait until it answers PING
+# redis_stop           shut it down (nosave) and wait until it is gone
+# redis_restart_later S  in the background: wait S seconds, start it again on
+#                      the same port (close any fd you hold open for a reader,
+#                      e.g. `redis_restart_later 2 4>&-`: the server inherits it)
+# rcli ARGS...         redis-cli against it
+# redis_dump           every key, its type and value, one line each, sorted
+# serve_start ARGS...  start sp-serve on a free port (SERVE_URL) against
+#                      REDIS_URL; wait until /health answers
+# serve_stop           SIGTERM it, wait, fail when it did not exit 0 or a
+#                      sanitizer complained (ASan catches leaks at exit)
+
+REDIS_DIR=${BATS_FILE_TMPDIR:-${BATS_TMPDIR:-/tmp}}/redis.$$
+
+# free_port: a TCP port nobody listens on right now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+_redis_launch() {
+    mkdir -p "$REDIS_DIR"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+        --dir "$REDIS_DIR" --daemonize yes --pidfile "$REDIS_DIR/redis.pid" \
+        --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null 2>&1 </dev/null 3>&-
+    local i
+    for i in $(seq 100); do
+        # PONG, or NOAUTH when started with --requirepass: either way it answers
+        redis-cli -p "$REDIS_PORT" ping 2>&1 | grep -qE 'PONG|NOAUTH' && return 0
+        sleep 0.05
+    done
+    echo "redis-server did not start on port $REDIS_PORT" >&2
+    return 1
+}
+
+redis_start() {
+    REDIS_PORT=$(free_port)
+    REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+    export REDIS_PORT REDIS_URL
+    _redis_launch "$@"
+}
+
+redis_stop() {
+    [ -n "${REDIS_PORT:-}" ] || return 0
+    local pid
+    pid=$(cat "$REDIS_DIR/redis.pid" 2>/dev/null)
+    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    local i
+    for i in $(seq 100); do
+        [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+redis_restart_later() {
+    (sleep "$1"; _redis_launch) >/dev/null 2>&1 3>&- &
+    REDIS_RESTARTER=$!
+}
+
+rcli() {
+    redis-cli -p "$REDIS_PORT" "$@"
+}
+
+redis_dump() {
+    local key
+    rcli --scan | sort | while IFS= read -r key; do
+        case $(rcli type "$key") in
+        string) printf '%s string %s\n' "$key" "$(rcli get "$key")" ;;
+        zset) printf '%s zset %s\n' "$key" "$(rcli zrange "$key" 0 -1 withscores | tr '\n' ' ')" ;;
+        set) printf '%s set %s\n' "$key" "$(rcli smembers "$key" | sort | tr '\n' ' ')" ;;
+        *) printf '%s other\n' "$key" ;;
+        esac
+    done
+}
+
+serve_start() {
+    SERVE_PORT=$(free_port)
+    SERVE_URL=http://127.0.0.1:$SERVE_PORT
+    SERVE_LOG=$REDIS_DIR/serve.$SERVE_PORT.log
+    export SERVE_PORT SERVE_URL SERVE_LOG
+    mkdir -p "$REDIS_DIR"
+    sp-serve --listen "127.0.0.1:$SERVE_PORT" --url "$REDIS_URL" "$@" >"$SERVE_LOG" 2>&1 3>&- &
+    SERVE_PID=$!
+    local i
+    for i in $(seq 200); do
+        curl -s -o /dev/null "$SERVE_URL/health" && return 0
+        sleep 0.05
+    done
+    echo "sp-serve did not start" >&2
+    cat "$SERVE_LOG" >&2
+    return 1
+}
+
+serve_stop() {
+    [ -n "${SERVE_PID:-}" ] || return 0
+    kill -TERM "$SERVE_PID" 2>/dev/null || return 0
+    local status=0 i
+    wait "$SERVE_PID" 2>/dev/null || status=$?
+    if [ "$status" -eq 127 ]; then
+        # Started by another shell (setup_file): no exit status to collect.
+        status=0
+        for i in $(seq 200); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.05; done
+    fi
+    SERVE_PID=
+    if [ "$status" -ne 0 ] || grep -q 'Sanitizer' "$SERVE_LOG"; then
+        echo "sp-serve exited with $status" >&2
+        cat "$SERVE_LOG" >&2
+        return 1
+    fi
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""redis_layout.py: an oracle for sp-redis-sink, written from SPEC section 7
+apart from the C code.
+
+    redis_layout.py check PORT RESULTS [--ttl S] [--rank METRIC]...
+
+computes the Redis state the window results in RESULTS should leave (every
+line that is a window result with a non-negative integer key; the rest is
+dead-lettered), reads the real state with redis-cli, and prints the
+differences; exit status 0 when there are none. Scores compare as numbers.
+"""
+import argparse
+import json
+import subprocess
+import sys
+from datetime import datetime
+
+
+def epoch_seconds(text):
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def expected_state(lines, ttl, ranks):
+    values, index, rank, regions, latest = {}, {}, {}, set(), None
+    for line in lines:
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict) or not doc:
+            continue
+        key_value = next(iter(doc.values()))
+        if not isinstance(key_value, int) or isinstance(key_value, bool) or key_value < 0:
+            continue
+        if "windowStart" not in doc or "windowEnd" not in doc:
+            continue
+        region, start = key_value, epoch_seconds(doc["windowStart"])
+        values[f"region:{region}:window:{start}"] = line
+        index.setdefault(region, set()).add(start)
+        regions.add(region)
+        for metric in ranks:
+            if isinstance(doc.get(metric), (int, float)) and not isinstance(doc.get(metric), bool):
+                rank.setdefault(f"window:{start}:rank:{metric}", {})[str(region)] = float(doc[metric])
+        if doc.get("final") is True and (latest is None or start > latest):
+            latest = start
+    state = {k: ("string", v) for k, v in values.items()}
+    for region, starts in index.items():
+        newest = max(starts)
+        kept = {s for s in starts if ttl == 0 or s >= newest - ttl}
+        state[f"region:{region}:windows"] = ("zset", {str(s): float(s) for s in kept})
+    for key, members in rank.items():
+        state[key] = ("zset", members)
+    if regions:
+        state["regions"] = ("set", {str(r) for r in regions})
+    if latest is not None:
+        state["sp:latest_window"] = ("string", str(latest))
+    return state
+
+
+def cli(port, *args):
+    out = subprocess.run(["redis-cli", "-p", str(port), *args], check=True,
+                         capture_output=True, text=True).stdout
+    return out[:-1].split("\n") if out.endswith("\n") else out.split("\n")
+
+
+def actual_state(port):
+    state = {}
+    for key in cli(port, "--scan"):
+        if not key:
+            continue
+        kind = cli(port, "type", key)[0]
+        if kind == "string":
+            state[key] = ("string", "\n".join(cli(port, "get", key)))
+        elif kind == "zset":
+            flat = cli(port, "zrange", key, "0", "-1", "withscores")
+            state[key] = ("zset", {flat[i]: float(flat[i + 1]) for i in range(0, len(flat) - 1, 2)})
+        elif kind == "set":
+            state[key] = ("set", set(cli(port, "smembers", key)))
+        else:
+            state[key] = (kind, None)
+    return state
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("command", choices=["check"])
+    ap.add_argument("port")
+    ap.add_argument("results")
+    ap.add_argument("--ttl", type=int, default=86400)
+    ap.add_argument("--rank", action="append")
+    args = ap.parse_args()
+    with open(args.results, encoding="utf-8", errors="surrogateescape") as f:
+        lines = [l.rstrip("\n") for l in f]
+    want = expected_state(lines, args.ttl, args.rank or ["tripCount", "avgFare"])
+    got = actual_state(args.port)
+    bad = 0
+    for key in sorted(set(want) | set(got)):
+        if want.get(key) != got.get(key):
+            bad += 1
+            print(f"{key}: want {want.get(key)!r}\n{' ' * len(key)}  got  {got.get(key)!r}")
+    print(f"{len(want)} keys expected, {bad} differ")
+    sys.exit(1 if bad else 0)
+
+
+main()
