@@ -32,7 +32,8 @@ struct replay_input {
     csv_layout *layouts; /* one per input, kept for --sort */
     bool *layout_ready;
     uint64_t total;      /* bytes in all inputs; 0 when unknown */
-    uint64_t done_before; /* bytes of the inputs finished on this pass */
+    uint64_t done;       /* bytes of the lines returned on this pass (the
+                          * reader's own count runs ahead by its buffer) */
     char error[512];
 };
 
@@ -58,7 +59,6 @@ replay_input *replay_input_new(char *const *paths, size_t n, const char *time_fi
 static void close_current(replay_input *in)
 {
     if (!in->lr) return;
-    in->done_before += line_reader_bytes(in->lr);
     line_reader_free(in->lr);
     in->lr = NULL;
     if (!is_stdin(in->paths[in->cur])) close(in->fd);
@@ -164,6 +164,7 @@ enum replay_read replay_input_next(replay_input *in, csv_record *rec, const csv_
         size_t len;
         enum line_status st = line_reader_next(in->lr, &line, &len, timeout_ms);
         uint64_t line_no = line_reader_line_number(in->lr);
+        if (st == LINE_OK || st == LINE_TOO_LONG) in->done += len + 1;
         switch (st) {
         case LINE_OK:
             if (!csv_splitter_feed(in->splitter, line, len, line_no, rec)) continue;
@@ -201,7 +202,7 @@ int replay_input_rewind(replay_input *in)
         close_current(in);
     }
     in->cur = 0;
-    in->done_before = 0;
+    in->done = 0;
     in->pass++;
     return 0;
 }
@@ -213,7 +214,7 @@ const char *replay_input_error(const replay_input *in)
 
 void replay_input_progress(const replay_input *in, uint64_t *done, uint64_t *total)
 {
-    *done = in->done_before + (in->lr ? line_reader_bytes(in->lr) : 0);
+    *done = in->done;
     *total = in->total;
 }
 

@@ -318,3 +318,42 @@ EOF
     [ "$(count_lines "$BATS_TEST_TMPDIR/out")" -eq "$(data_rows "$f")" ]
     jq -r .trip_id "$BATS_TEST_TMPDIR/out" | cmp - <(tail -n +2 "$f" | cut -d, -f1)
 }
+
+@test "--rate 20 sends 31 rows over 1.5 s, within 2 %" {
+    head -n 32 "$V1" >"$BATS_TEST_TMPDIR/in.csv"
+    python3 - "$BATS_TEST_TMPDIR/in.csv" >"$BATS_TEST_TMPDIR/timing" <<'EOF'
+import subprocess, sys, time
+p = subprocess.Popen(['sp-replay', '--rate', '20', sys.argv[1]], stdout=subprocess.PIPE)
+first = last = None
+n = 0
+for line in p.stdout:
+    last = time.monotonic()
+    if first is None: first = last
+    n += 1
+p.wait()
+print(n, last - first)
+EOF
+    read -r n secs <"$BATS_TEST_TMPDIR/timing"
+    [ "$n" -eq 31 ]
+    python3 -c "import sys; s = $secs; sys.exit(0 if abs(s / 1.5 - 1) <= 0.02 else 1)" || {
+        echo "took $secs s for 1.5 s"; false; }
+}
+
+@test "a line over 1 MiB, bytes that are not UTF-8, CRLF endings: one output per row" {
+    python3 - "$BATS_TEST_TMPDIR/in.csv" <<'EOF'
+import sys
+with open(sys.argv[1], 'wb') as f:
+    f.write(b'trip_id,region_id,event_time,fare,duration,distance\r\n')
+    f.write(b't1,1,2025-01-01T00:00:00Z,1,60,1\r\n')
+    f.write(b't2,' + b'9' * (2 * 1024 * 1024) + b',2025-01-01T00:00:01Z,1,60,1\r\n')
+    f.write(b't3\xff\xfe,1,2025-01-01T00:00:02Z,1,60,1\r\n')
+    f.write(b't4,1,2025-01-01T00:00:03Z,1,60,1')
+EOF
+    sp-replay --dlq "$BATS_TEST_TMPDIR/dlq" "$BATS_TEST_TMPDIR/in.csv" >"$BATS_TEST_TMPDIR/out"
+    [ "$(jq -r .trip_id "$BATS_TEST_TMPDIR/out" | tr '\n' ' ')" = "t1 t4 " ]
+    [ "$(jq -r '"\(.source.line) \(.error_type)"' "$BATS_TEST_TMPDIR/dlq" | tr '\n' ' ')" = \
+        "3 LINE_TOO_LONG 4 CSV_PARSE_ERROR " ]
+    # The row that is not UTF-8 keeps every byte, in base64.
+    want=$(sed -n 4p "$BATS_TEST_TMPDIR/in.csv" | tr -d '\r\n' | base64 -w0)
+    [ "$(jq -r 'select(.source.line == 4) | .original_base64' "$BATS_TEST_TMPDIR/dlq")" = "$want" ]
+}

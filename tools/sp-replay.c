@@ -193,6 +193,18 @@ static void wait_ms(struct run *r, int64_t delay_ms)
     }
 }
 
+/* The counter of DLQ records of type e, registered on first use. */
+static uint64_t *dlq_counter(struct run *r, enum dlq_error e)
+{
+    if (!r->dlq_total[e]) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "error_type=\"%s\"", dlq_error_name(e));
+        r->dlq_total[e] = metrics_counter(r->metrics, "sp_dlq_total", labels,
+                                          "Rows sent to the dead-letter queue");
+    }
+    return r->dlq_total[e];
+}
+
 static void send_dlq(struct run *r, const csv_record *rec, const struct csv_row_error *err)
 {
     sb_reset(&r->record);
@@ -206,13 +218,7 @@ static void send_dlq(struct run *r, const csv_record *rec, const struct csv_row_
         .original_len = rec->raw_len,
     };
     dlq_format(&r->record, &d);
-    if (!r->dlq_total[err->type]) {
-        char labels[64];
-        snprintf(labels, sizeof labels, "error_type=\"%s\"", dlq_error_name(err->type));
-        r->dlq_total[err->type] = metrics_counter(r->metrics, "sp_dlq_total", labels,
-                                                  "Rows sent to the dead-letter queue");
-    }
-    (*r->dlq_total[err->type])++;
+    (*dlq_counter(r, err->type))++;
     if (out_write(r->dlq, r->record.data, r->record.len) < 0)
         write_failed(r, r->opt->dlq_path ? r->opt->dlq_path : "stderr");
 }
@@ -357,6 +363,9 @@ int main(int argc, char **argv)
     r.metrics = metrics_new("sp-replay", opt.metrics_path);
     r.events_in = metrics_counter(r.metrics, "sp_events_in_total", NULL, "CSV rows read");
     r.events_out = metrics_counter(r.metrics, "sp_events_out_total", NULL, "Trip events written");
+    /* The kinds sp-replay can produce show from the start, at 0. */
+    dlq_counter(&r, DLQ_CSV_PARSE_ERROR);
+    dlq_counter(&r, DLQ_LINE_TOO_LONG);
     replay_pacer_init(&r.pacer, opt.speed, opt.rate);
     r.count = (replay_count){.skip = opt.skip, .limit = opt.limit};
     r.progress = isatty(STDERR_FILENO);
