@@ -28,11 +28,9 @@ struct options {
     int n_inputs;
 };
 
-/* A buffered output and when its oldest pending byte was written, so the
- * idle wait can end in time to flush it within OUT_MAX_DELAY_MS. */
+/* A buffered output and the name its errors are reported under. */
 struct sink {
     out_buf *buf;
-    int64_t pending_since;
     const char *name;
 };
 
@@ -132,7 +130,6 @@ static schema *load_schema(const char *path)
  * any other write error ends it with EX_IOERR. */
 static void sink_write(struct sink *s, const char *p, size_t n, bool add_newline)
 {
-    if (out_pending(s->buf) == 0) s->pending_since = monotonic_ms();
     if (out_write(s->buf, p, n) == 0 && (!add_newline || out_write(s->buf, "\n", 1) == 0)) return;
     if (errno == EPIPE && strcmp(s->name, "stdout") == 0) exit(EX_OK);
     diag_fatal(EX_IOERR, "%s: %s", s->name, strerror(errno));
@@ -145,17 +142,14 @@ static void sink_flush(struct sink *s)
     diag_fatal(EX_IOERR, "%s: %s", s->name, strerror(errno));
 }
 
-/* How long the reader may wait for input before a pending byte would have
- * waited OUT_MAX_DELAY_MS; with nothing pending, until the metrics are due. */
-static int idle_timeout(const struct run *r)
+/* How long the reader may wait for a line. With output pending, not at all:
+ * a record must not sit in a buffer while input is idle, so the loop flushes
+ * as soon as no complete line is at hand (under load one always is, and
+ * output goes out in large blocks). With nothing pending, it wakes up now and
+ * then so the metrics file catches up with the last counts. */
+static int read_timeout(const struct run *r)
 {
-    int64_t oldest = -1;
-    if (out_pending(r->out.buf)) oldest = r->out.pending_since;
-    if (out_pending(r->dlq.buf) && (oldest < 0 || r->dlq.pending_since < oldest))
-        oldest = r->dlq.pending_since;
-    if (oldest < 0) return METRICS_INTERVAL_MS;
-    int64_t left = oldest + OUT_MAX_DELAY_MS - monotonic_ms();
-    return left > 0 ? (int)left : 0;
+    return out_pending(r->out.buf) || out_pending(r->dlq.buf) ? 0 : METRICS_INTERVAL_MS;
 }
 
 static void write_dlq(struct run *r, const struct dlq_record *rec)
@@ -192,7 +186,7 @@ static void validate_fd(struct run *r, int fd, const char *name)
     while (sp_running) {
         const char *line;
         size_t len;
-        enum line_status st = line_reader_next(reader, &line, &len, idle_timeout(r));
+        enum line_status st = line_reader_next(reader, &line, &len, read_timeout(r));
         if (st == LINE_EOF || st == LINE_STOPPED) break;
         if (st == LINE_ERROR) diag_fatal(EX_IOERR, "%s: %s", name, strerror(errno));
         if (st == LINE_OK) {
@@ -260,8 +254,8 @@ int main(int argc, char **argv)
         dlq_fd = open(opt.dlq_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (dlq_fd < 0) diag_fatal(EX_CANTCREAT, "%s: %s", opt.dlq_path, strerror(errno));
     }
-    r.out = (struct sink){out_new(STDOUT_FILENO), 0, "stdout"};
-    r.dlq = (struct sink){out_new(dlq_fd), 0, opt.dlq_path ? opt.dlq_path : "stderr"};
+    r.out = (struct sink){out_new(STDOUT_FILENO), "stdout"};
+    r.dlq = (struct sink){out_new(dlq_fd), opt.dlq_path ? opt.dlq_path : "stderr"};
     r.m = metrics_new("sp-validate", opt.metrics_file);
     register_metrics(&r);
 
