@@ -24,6 +24,7 @@ struct replay_input {
     size_t n;
     const char *time_field;
     uint64_t pass;       /* how many times the inputs were rewound */
+    off_t stdin_start;   /* where a seekable stdin started, to go back to */
     size_t cur;          /* the input being read */
     int fd;              /* its descriptor, while lr is set */
     line_reader *lr;     /* NULL between inputs */
@@ -91,7 +92,9 @@ int replay_input_prepare(replay_input *in, const char **bad)
         struct stat st;
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
             off_t at = fd == STDIN_FILENO ? lseek(fd, 0, SEEK_CUR) : 0;
-            total += (uint64_t)st.st_size - (uint64_t)(at > 0 ? at : 0);
+            if (at < 0) at = 0;
+            if (fd == STDIN_FILENO) in->stdin_start = at;
+            total += (uint64_t)st.st_size - (uint64_t)at;
         } else {
             known = false;
         }
@@ -116,7 +119,7 @@ static int open_current(replay_input *in)
     const char *path = in->paths[in->cur];
     if (is_stdin(path)) {
         in->fd = STDIN_FILENO;
-        if (in->pass > 0 && lseek(STDIN_FILENO, 0, SEEK_SET) < 0) {
+        if (in->pass > 0 && lseek(STDIN_FILENO, in->stdin_start, SEEK_SET) < 0) {
             snprintf(in->error, sizeof in->error, "stdin: cannot read it again: %s",
                      strerror(errno));
             return -1;
@@ -194,7 +197,7 @@ enum replay_read replay_input_next(replay_input *in, csv_record *rec, const csv_
     }
 }
 
-int replay_input_rewind(replay_input *in)
+void replay_input_rewind(replay_input *in)
 {
     if (in->lr) {
         csv_record ignored;
@@ -204,7 +207,6 @@ int replay_input_rewind(replay_input *in)
     in->cur = 0;
     in->done = 0;
     in->pass++;
-    return 0;
 }
 
 const char *replay_input_error(const replay_input *in)
@@ -365,7 +367,7 @@ bool replay_count_take(replay_count *c)
 
 bool replay_count_done(const replay_count *c)
 {
-    return c->limit && c->sent >= c->limit;
+    return c->sent >= c->limit;
 }
 
 /* ---- progress ------------------------------------------------------------ */

@@ -52,11 +52,12 @@ bool replay_input_rewindable(const replay_input *in);
 enum replay_read replay_input_next(replay_input *in, csv_record *rec, const csv_layout **layout,
                                    int timeout_ms);
 
-/* Start again at the first row of the first input. Returns 0, or -1 when an
- * input cannot be read again (replay_input_error says why). */
-int replay_input_rewind(replay_input *in);
+/* Start again at the first row of the first input (stdin where it started).
+ * An input that cannot be read again shows up as REPLAY_IO_ERROR from the
+ * next replay_input_next. */
+void replay_input_rewind(replay_input *in);
 
-/* Why the last REPLAY_BAD_HEADER, REPLAY_IO_ERROR or rewind failure. */
+/* Why the last REPLAY_BAD_HEADER or REPLAY_IO_ERROR. */
 const char *replay_input_error(const replay_input *in);
 
 /* Bytes of this pass consumed so far and the total (0 when an input is a
@@ -134,7 +135,7 @@ int64_t replay_span_period(const replay_span *s);
 
 typedef struct replay_count {
     uint64_t skip;  /* rows to pass over first */
-    uint64_t limit; /* rows to send in all; 0: no limit */
+    uint64_t limit; /* rows to send in all; UINT64_MAX: no limit */
     uint64_t seen;
     uint64_t sent;
 } replay_count;

@@ -357,3 +357,13 @@ EOF
     want=$(sed -n 4p "$BATS_TEST_TMPDIR/in.csv" | tr -d '\r\n' | base64 -w0)
     [ "$(jq -r 'select(.source.line == 4) | .original_base64' "$BATS_TEST_TMPDIR/dlq")" = "$want" ]
 }
+
+@test "--limit 0 sends nothing; --loop on a seekable stdin starts where stdin started" {
+    sp-replay --limit 0 "$V1" >"$BATS_TEST_TMPDIR/none"
+    [ ! -s "$BATS_TEST_TMPDIR/none" ]
+    # stdin is the file with its first (junk) line already read by the shell.
+    { echo junk; cat "$V1"; } >"$BATS_TEST_TMPDIR/in.csv"
+    { read -r _; sp-replay --loop --limit 600; } <"$BATS_TEST_TMPDIR/in.csv" >"$BATS_TEST_TMPDIR/out"
+    sp-replay --loop --limit 600 "$V1" >"$BATS_TEST_TMPDIR/want"
+    cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+}

@@ -85,7 +85,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct options){0};
+    *o = (struct options){.limit = UINT64_MAX};
     int c;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -320,6 +320,7 @@ static void sorted_pass(struct run *r, replay_sorted *rs, const struct csv_pass 
 
 static void replay_all(struct run *r)
 {
+    if (r->stop) return;
     replay_sorted *rs = r->opt->sort ? read_all(r) : NULL;
     struct csv_pass pass = {0, 0};
     while (!r->stop && sp_running) {
@@ -368,6 +369,7 @@ int main(int argc, char **argv)
     dlq_counter(&r, DLQ_LINE_TOO_LONG);
     replay_pacer_init(&r.pacer, opt.speed, opt.rate);
     r.count = (replay_count){.skip = opt.skip, .limit = opt.limit};
+    r.stop = replay_count_done(&r.count); /* --limit 0 */
     r.progress = isatty(STDERR_FILENO);
     r.started_ms = r.progress_ms = monotonic_ms();
 
