@@ -1,15 +1,15 @@
 /* sp-replay: replay CSV trip records as NDJSON trip events, keeping their
  * event-time gaps. The first program of the pipeline; see man/sp-replay.1. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include "csv_layout.h"
 #include "diag.h"
