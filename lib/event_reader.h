@@ -5,7 +5,9 @@
  * Jansson stays the parser of everything else (schema files, the rare DLQ
  * path). This reader accepts exactly what json_loadb(line, len,
  * JSON_DECODE_ANY, …) accepts, so a line that passes sp-validate parses in
- * every later program:
+ * every later program (the one exception: a raw NUL byte is refused
+ * everywhere, while jansson 2.14 skips one that directly follows a number or
+ * a literal):
  *   - RFC 8259 syntax; whitespace is space, tab, CR, LF;
  *   - strings are well-formed UTF-8 (no overlongs, surrogates or code points
  *     above U+10FFFF); escapes are the JSON ones; a \uD800-\uDBFF escape must

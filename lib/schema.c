@@ -91,14 +91,19 @@ static const struct {
     [BOUND_EXCLUSIVE_MAXIMUM] = {"exclusiveMaximum", "is not below the exclusive maximum", 1, true},
 };
 
+/* A string length limit, in characters. */
+struct length_limit {
+    bool set;
+    uint64_t value;
+};
+
 struct rule {
     char *name;
     int field; /* index in the bound ev_fields */
     bool required;
     enum value_type type;
     struct bound bound[BOUND_COUNT];
-    bool has_min_length, has_max_length;
-    uint64_t min_length, max_length;
+    struct length_limit min_length, max_length;
     bool not_blank;
     bool event_time_format;
 };
@@ -160,10 +165,10 @@ static int parse_bound(const json_t *value, struct bound *b)
     return -1;
 }
 
-static int parse_length(const json_t *value, uint64_t *out)
+static int parse_length(const json_t *value, struct length_limit *limit)
 {
     if (!json_is_integer(value) || json_integer_value(value) < 0) return -1;
-    *out = (uint64_t)json_integer_value(value);
+    *limit = (struct length_limit){true, (uint64_t)json_integer_value(value)};
     return 0;
 }
 
@@ -192,12 +197,11 @@ static int parse_rule_keyword(struct rule *r, const char *key, const json_t *val
         set_error(err, errlen, "properties.%s.%s: must be a number", where, key);
         return -1;
     }
-    if (strcmp(key, "minLength") == 0 || strcmp(key, "maxLength") == 0) {
-        bool is_min = key[1] == 'i';
-        if (parse_length(value, is_min ? &r->min_length : &r->max_length) == 0) {
-            *(is_min ? &r->has_min_length : &r->has_max_length) = true;
-            return 0;
-        }
+    struct length_limit *limit = strcmp(key, "minLength") == 0   ? &r->min_length
+                                 : strcmp(key, "maxLength") == 0 ? &r->max_length
+                                                                 : NULL;
+    if (limit) {
+        if (parse_length(value, limit) == 0) return 0;
         set_error(err, errlen, "properties.%s.%s: must be a non-negative integer", where, key);
         return -1;
     }
@@ -526,21 +530,21 @@ static bool check_numeric(const struct rule *r, const struct ev_value *v,
 static bool check_string(schema *s, const struct rule *r, const struct ev_value *v,
                          struct schema_violation *out)
 {
-    if (!r->has_min_length && !r->has_max_length && !r->not_blank && !r->event_time_format)
+    if (!r->min_length.set && !r->max_length.set && !r->not_blank && !r->event_time_format)
         return true;
     size_t n;
     const char *text = ev_string(v, &s->scratch, &n);
-    if (r->has_min_length || r->has_max_length) {
+    if (r->min_length.set || r->max_length.set) {
         uint64_t chars = count_characters(text, n);
-        bool too_short = r->has_min_length && chars < r->min_length;
-        bool too_long = r->has_max_length && chars > r->max_length;
+        bool too_short = r->min_length.set && chars < r->min_length.value;
+        bool too_long = r->max_length.set && chars > r->max_length.value;
         if (too_short || too_long) {
             strbuf *sb = begin_reason(out, r);
             append_value(sb, v);
             sb_printf(sb, " (%llu character%s) is %s than the %s length %llu",
                       (unsigned long long)chars, chars == 1 ? "" : "s",
                       too_short ? "shorter" : "longer", too_short ? "minimum" : "maximum",
-                      (unsigned long long)(too_short ? r->min_length : r->max_length));
+                      (unsigned long long)(too_short ? r->min_length.value : r->max_length.value));
             return false;
         }
     }
