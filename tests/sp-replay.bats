@@ -267,7 +267,8 @@ EOF
 @test "SIGTERM ends a slow replay cleanly with whole lines" {
     sp-replay --speed 1 "$V1" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
     pid=$!
-    sleep 0.5
+    # The first event out means the signal handlers are in place.
+    for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
     kill -TERM "$pid"
     wait "$pid"
     [ ! -s "$BATS_TEST_TMPDIR/err" ]
