@@ -181,11 +181,12 @@ static int percent_decode(const char *s, size_t n, char *out)
     return 0;
 }
 
-/* "/metrics/region/5" with prefix "/metrics/region/": the id segment. */
+/* "/metrics/region/5" with prefix "/metrics/region/": the id segment, which
+ * must not be empty. */
 static bool match_id_route(const char *path, size_t n, const char *prefix, struct request *req)
 {
     size_t plen = strlen(prefix);
-    if (n < plen || memcmp(path, prefix, plen) != 0 || memchr(path + plen, '/', n - plen))
+    if (n <= plen || memcmp(path, prefix, plen) != 0 || memchr(path + plen, '/', n - plen))
         return false;
     req->id = path + plen;
     req->id_len = n - plen;

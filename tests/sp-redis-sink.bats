@@ -16,32 +16,6 @@ teardown() {
     redis_stop
 }
 
-# gen_results N_REGIONS N_WINDOWS [FIRST_MINUTE] [FINAL]: window results,
-# one per region per minute from 2025-08-31T08:00 on, with varied metrics.
-gen_results() {
-    python3 - "$@" <<'PY'
-import json, random, sys
-from datetime import datetime, timedelta, timezone
-regions, windows = int(sys.argv[1]), int(sys.argv[2])
-first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-final = (sys.argv[4] if len(sys.argv) > 4 else "true") == "true"
-rnd = random.Random(regions * 1000 + windows + first)
-base = datetime(2025, 8, 31, 8, 0, tzinfo=timezone.utc)
-fmt = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
-for w in range(first, first + windows):
-    for r in range(1, regions + 1):
-        start = base + timedelta(minutes=w)
-        print(json.dumps({"regionId": r, "windowStart": fmt(start),
-                          "windowEnd": fmt(start + timedelta(minutes=1)),
-                          "tripCount": rnd.randint(1, 500), "avgFare": round(rnd.uniform(5, 90), 2),
-                          "totalDistance": round(rnd.uniform(1, 900), 1),
-                          "avgDuration": round(rnd.uniform(60, 7200), 1),
-                          "p50Duration": rnd.randint(60, 7200), "p95Duration": rnd.randint(60, 7200),
-                          "p99Duration": rnd.randint(60, 7200), "final": final},
-                         separators=(",", ":")))
-PY
-}
-
 @test "sp-redis-sink: --help, --version, bad usage, missing input" {
     run sp-redis-sink --help
     [ "$status" -eq 0 ]

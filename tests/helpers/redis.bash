@@ -10,12 +10,15 @@
 #                      e.g. `redis_restart_later 2 4>&-`: the server inherits it)
 # rcli ARGS...         redis-cli against it
 # redis_dump           every key, its type and value, one line each, sorted
+# gen_results R W [FIRST] [FINAL]  window results, R regions x W minutes
 # serve_start ARGS...  start sp-serve on a free port (SERVE_URL) against
 #                      REDIS_URL; wait until /health answers
 # serve_stop           SIGTERM it, wait, fail when it did not exit 0 or a
 #                      sanitizer complained (ASan catches leaks at exit)
 
-REDIS_DIR=${BATS_FILE_TMPDIR:-${BATS_TMPDIR:-/tmp}}/redis.$$
+# One directory per bats file (every test process loads this file again).
+: "${REDIS_DIR:=${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}/sp-redis}"
+export REDIS_DIR
 
 # free_port: a TCP port nobody listens on right now.
 free_port() {
@@ -47,7 +50,7 @@ redis_start() {
 redis_stop() {
     [ -n "${REDIS_PORT:-}" ] || return 0
     local pid
-    pid=$(cat "$REDIS_DIR/redis.pid" 2>/dev/null)
+    pid=$(cat "$REDIS_DIR/redis.pid" 2>/dev/null || true)
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     local i
     for i in $(seq 100); do
@@ -112,4 +115,30 @@ serve_stop() {
         cat "$SERVE_LOG" >&2
         return 1
     fi
+}
+
+# gen_results N_REGIONS N_WINDOWS [FIRST_MINUTE] [FINAL]: window results,
+# one per region per minute from 2025-08-31T08:00 on, with varied metrics.
+gen_results() {
+    python3 - "$@" <<'PY'
+import json, random, sys
+from datetime import datetime, timedelta, timezone
+regions, windows = int(sys.argv[1]), int(sys.argv[2])
+first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+final = (sys.argv[4] if len(sys.argv) > 4 else "true") == "true"
+rnd = random.Random(regions * 1000 + windows + first)
+base = datetime(2025, 8, 31, 8, 0, tzinfo=timezone.utc)
+fmt = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+for w in range(first, first + windows):
+    for r in range(1, regions + 1):
+        start = base + timedelta(minutes=w)
+        print(json.dumps({"regionId": r, "windowStart": fmt(start),
+                          "windowEnd": fmt(start + timedelta(minutes=1)),
+                          "tripCount": rnd.randint(1, 500), "avgFare": round(rnd.uniform(5, 90), 2),
+                          "totalDistance": round(rnd.uniform(1, 900), 1),
+                          "avgDuration": round(rnd.uniform(60, 7200), 1),
+                          "p50Duration": rnd.randint(60, 7200), "p95Duration": rnd.randint(60, 7200),
+                          "p99Duration": rnd.randint(60, 7200), "final": final},
+                         separators=(",", ":")))
+PY
 }
