@@ -395,10 +395,12 @@ EOF
 @test "a closed downstream pipe ends it quietly" {
     event_with - x >one.ndjson
     for _ in $(seq 17); do cat one.ndjson one.ndjson >two.ndjson && mv two.ndjson one.ndjson; done
-    sp-validate <one.ndjson 2>err | head -1 >first.ndjson
+    sp-validate --metrics-file m.prom <one.ndjson 2>err | head -1 >first.ndjson
     [ "${PIPESTATUS[0]}" -eq 0 ]
     [ ! -s err ]
     [ "$(count_lines first.ndjson)" -eq 1 ]
+    # It stopped through the usual shutdown: the metrics file was written.
+    grep -q '^sp_events_in_total{tool="sp-validate"} [1-9]' m.prom
 }
 
 @test "exit codes: missing input 66, bad option 64, missing schema 66, broken schema 64" {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct options {
 struct sink {
     out_buf *buf;
     const char *name;
+    bool buf_is_stdout;
 };
 
 struct run {
@@ -126,20 +128,29 @@ static schema *load_schema(const char *path)
     return s;
 }
 
-/* Append one line and its newline. A closed stdout ends the run quietly;
- * any other write error ends it with EX_IOERR. */
+/* After a failed write: a closed stdout (its reader went away) stops the run
+ * quietly, through the usual shutdown path so the metrics still get written;
+ * any other error ends it with EX_IOERR. out_buf drops what it could not
+ * write, so the final flush does not fail again. */
+static void sink_failed(const struct sink *s)
+{
+    if (errno == EPIPE && s->buf_is_stdout) {
+        sp_running = 0;
+        return;
+    }
+    diag_fatal(EX_IOERR, "%s: %s", s->name, strerror(errno));
+}
+
+/* Append p[0..n), and a newline when asked. */
 static void sink_write(struct sink *s, const char *p, size_t n, bool add_newline)
 {
-    if (out_write(s->buf, p, n) == 0 && (!add_newline || out_write(s->buf, "\n", 1) == 0)) return;
-    if (errno == EPIPE && strcmp(s->name, "stdout") == 0) exit(EX_OK);
-    diag_fatal(EX_IOERR, "%s: %s", s->name, strerror(errno));
+    if (out_write(s->buf, p, n) < 0 || (add_newline && out_write(s->buf, "\n", 1) < 0))
+        sink_failed(s);
 }
 
 static void sink_flush(struct sink *s)
 {
-    if (out_flush(s->buf) == 0) return;
-    if (errno == EPIPE && strcmp(s->name, "stdout") == 0) exit(EX_OK);
-    diag_fatal(EX_IOERR, "%s: %s", s->name, strerror(errno));
+    if (out_flush(s->buf) < 0) sink_failed(s);
 }
 
 /* How long the reader may wait for a line. With output pending, not at all:
@@ -254,8 +265,8 @@ int main(int argc, char **argv)
         dlq_fd = open(opt.dlq_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (dlq_fd < 0) diag_fatal(EX_CANTCREAT, "%s: %s", opt.dlq_path, strerror(errno));
     }
-    r.out = (struct sink){out_new(STDOUT_FILENO), "stdout"};
-    r.dlq = (struct sink){out_new(dlq_fd), opt.dlq_path ? opt.dlq_path : "stderr"};
+    r.out = (struct sink){out_new(STDOUT_FILENO), "stdout", true};
+    r.dlq = (struct sink){out_new(dlq_fd), opt.dlq_path ? opt.dlq_path : "stderr", false};
     r.m = metrics_new("sp-validate", opt.metrics_file);
     register_metrics(&r);
 
