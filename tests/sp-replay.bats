@@ -296,6 +296,7 @@ EOF
         run --separate-stderr sp-replay $bad "$V1"
         [ "$status" -eq 64 ] || { echo "$bad: $status"; false; }
         [ -z "$output" ]
+        [[ $stderr == "sp-replay: "* ]]
     done
 }
 

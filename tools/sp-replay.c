@@ -87,7 +87,9 @@ static void parse_options(int argc, char **argv, struct options *o)
     };
     *o = (struct options){.limit = UINT64_MAX};
     int c;
-    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    /* getopt's own messages would start with the full path in argv[0]. */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_SPEED:
             if (replay_parse_speed(optarg, &o->speed) < 0)
@@ -110,7 +112,10 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'q': diag_quiet = 1; break;
         case 'h': usage(stdout); exit(EX_OK);
         case OPT_VERSION: printf("sp-replay %s\n", SP_VERSION); exit(EX_OK);
-        default: usage(stderr); exit(EX_USAGE);
+        case ':': diag_fatal(EX_USAGE, "%s needs a value (see --help)", argv[optind - 1]);
+        default:
+            if (optopt) diag_fatal(EX_USAGE, "unknown option -%c (see --help)", optopt);
+            diag_fatal(EX_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }
     }
     o->inputs = argv + optind;
