@@ -98,17 +98,13 @@ static size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
 }
 
 /* Bytes that stand for themselves inside a string: printable ASCII other
- * than '"' and '\\'. Filled on first use; the table keeps the hot loop to
- * one load and one branch per byte. */
-static bool plain_byte[256];
-static bool plain_byte_ready;
-
-static void plain_byte_init(void)
-{
-    for (int c = 0x20; c < 0x80; c++)
-        plain_byte[c] = c != '"' && c != '\\';
-    plain_byte_ready = true;
-}
+ * than '"' and '\\'. A table keeps the hot loop to one load and one branch
+ * per byte. */
+#define PLAIN(c) ((c) >= 0x20 && (c) < 0x80 && (c) != '"' && (c) != '\\')
+#define PLAIN4(c) PLAIN(c), PLAIN((c) + 1), PLAIN((c) + 2), PLAIN((c) + 3)
+#define PLAIN16(c) PLAIN4(c), PLAIN4((c) + 4), PLAIN4((c) + 8), PLAIN4((c) + 12)
+#define PLAIN64(c) PLAIN16(c), PLAIN16((c) + 16), PLAIN16((c) + 32), PLAIN16((c) + 48)
+static const bool plain_byte[256] = {PLAIN64(0), PLAIN64(64), PLAIN64(128), PLAIN64(192)};
 
 /* A \uXXXX escape at p (pointing at the 'u'); advances past it and, for a
  * high surrogate, past its low partner. Refuses what jansson refuses. */
@@ -428,7 +424,6 @@ static bool nesting_in_object(const struct nesting *n)
 
 int ev_scan(const char *text, size_t len, const struct ev_fields *fields, struct ev_scan *out)
 {
-    if (!plain_byte_ready) plain_byte_init();
     struct scanner sc = {(const unsigned char *)text, (const unsigned char *)text,
                          (const unsigned char *)text + len, NULL, NULL};
     struct nesting nest;
