@@ -262,7 +262,10 @@ int main(int argc, char **argv)
 
     int dlq_fd = STDERR_FILENO;
     if (opt.dlq_path) {
+        /* A FIFO blocks here until its reader comes; a stop signal meanwhile
+         * is a normal end, before anything was read. */
         dlq_fd = open(opt.dlq_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (dlq_fd < 0 && errno == EINTR && !sp_running) exit(EX_OK);
         if (dlq_fd < 0) diag_fatal(EX_CANTCREAT, "%s: %s", opt.dlq_path, strerror(errno));
     }
     r.out = (struct sink){out_new(STDOUT_FILENO), "stdout", true};
