@@ -43,6 +43,12 @@ static bool is_stdin(const char *path)
     return strcmp(path, "-") == 0;
 }
 
+/* How diagnostics name an input. */
+static const char *display_name(const char *path)
+{
+    return is_stdin(path) ? "stdin" : path;
+}
+
 replay_input *replay_input_new(char *const *paths, size_t n, const char *time_field)
 {
     replay_input *in = calloc(1, sizeof *in);
@@ -146,7 +152,7 @@ static int read_header(replay_input *in, size_t idx, const csv_record *header)
     char label[256], why[384];
     csv_layout_label(in->paths[idx], label, sizeof label);
     if (csv_layout_init(&in->layouts[idx], header, in->time_field, label, why, sizeof why) < 0) {
-        snprintf(in->error, sizeof in->error, "%s: %s", in->paths[idx], why);
+        snprintf(in->error, sizeof in->error, "%s: %s", display_name(in->paths[idx]), why);
         return -1;
     }
     in->layout_ready[idx] = true;
@@ -184,7 +190,8 @@ enum replay_read replay_input_next(replay_input *in, csv_record *rec, const csv_
         case LINE_IDLE: return REPLAY_IDLE;
         case LINE_STOPPED: return REPLAY_STOPPED;
         case LINE_ERROR:
-            snprintf(in->error, sizeof in->error, "%s: %s", in->paths[idx], strerror(errno));
+            snprintf(in->error, sizeof in->error, "%s: %s", display_name(in->paths[idx]),
+                     strerror(errno));
             return REPLAY_IO_ERROR;
         }
         if (header) {
