@@ -126,10 +126,11 @@ verify_available() {
         skip "systemd-analyze verify cannot run in this environment"
 }
 
-@test "systemd-analyze verify: every unit is clean (no warning at all)" {
-    verify_available
-    # The programs are installed to /usr/local/bin, which CI does not have:
-    # verify against executable stand-ins at the same names.
+# installable_units: copies of the units in $scratch/units, ExecStart pointed
+# at executable stand-ins: the programs are installed to /usr/local/bin,
+# which CI does not have. A template is copied as its instance @0-3. Sets
+# the array units.
+installable_units() {
     mkdir -p "$scratch/units" "$scratch/bin"
     for p in $(grep -ho '/usr/local/bin/sp-[a-z-]*' "$SYSTEMD_DIR"/*.service | sort -u); do
         printf '#!/bin/sh\n' >"$scratch/bin/${p##*/}"
@@ -138,16 +139,32 @@ verify_available() {
     units=()
     for u in "$SYSTEMD_DIR"/*.service "$SYSTEMD_DIR"/*.target; do
         name=${u##*/}
-        # A template is verified as an instance.
         [[ $name == *@.service ]] && name=${name/@.service/@0-3.service}
         sed "s|/usr/local/bin/|$scratch/bin/|g" "$u" >"$scratch/units/$name"
         units+=("$scratch/units/$name")
     done
+}
+
+@test "systemd-analyze verify: every unit is clean (no warning at all)" {
+    verify_available
+    installable_units
     [ "${#units[@]}" -ge 4 ]
     run systemd-analyze verify --man=no "${units[@]}"
     echo "$output"
     [ "$status" -eq 0 ]
     [ -z "$output" ]
+}
+
+@test "systemd-analyze security rates every service's sandbox OK (exposure 2.0 or less)" {
+    verify_available
+    systemd-analyze security --offline=yes --no-pager "$scratch/probe.service" >/dev/null 2>&1 ||
+        skip "this systemd-analyze has no offline security check"
+    installable_units
+    for u in "$scratch"/units/*.service; do
+        run systemd-analyze security --offline=yes --threshold=20 --no-pager "$u"
+        echo "$output" | tail -n 1
+        [ "$status" -eq 0 ]
+    done
 }
 
 @test "systemd-analyze verify catches a broken unit (the check above can fail)" {
