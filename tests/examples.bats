@@ -329,6 +329,13 @@ sys.exit(1 if errors else 0)
 EOF
 }
 
+@test "cron entry: a name cron.d accepts and a final newline" {
+    # Debian's cron skips files in /etc/cron.d whose names have other
+    # characters (a dot, say), and ignores a last line without a newline.
+    [[ ${CRON_FILE##*/} =~ ^[A-Za-z0-9_-]+$ ]]
+    [ "$(tail -c 1 "$CRON_FILE" | od -An -c | tr -d ' ')" = '\n' ]
+}
+
 @test "cron entry: the nightly job replays yesterday's file into Redis, without overlap" {
     job=$(grep -v '^#' "$CRON_FILE" | grep 'sp-replay')
     [ -n "$job" ]
