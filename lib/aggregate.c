@@ -22,11 +22,13 @@ static const struct {
     {"min", AGG_MIN},           {"max", AGG_MAX},
 };
 
-void agg_spec_init(struct agg_spec *spec) {
+void agg_spec_init(struct agg_spec *spec)
+{
     memset(spec, 0, sizeof *spec);
 }
 
-void agg_spec_default(struct agg_spec *spec) {
+void agg_spec_default(struct agg_spec *spec)
+{
     char err[128];
     agg_spec_init(spec);
     for (size_t i = 0; i < sizeof default_metrics / sizeof *default_metrics; i++)
@@ -34,57 +36,52 @@ void agg_spec_default(struct agg_spec *spec) {
 }
 
 /* "95" or "99.9" (at most two decimals, 0..100) into hundredths. */
-static int parse_percentile(const char *s, size_t n, uint32_t *pct_x100) {
+static int parse_percentile(const char *s, size_t n, uint32_t *pct_x100)
+{
     uint32_t whole = 0, frac = 0, frac_digits = 0;
     size_t i = 0;
-    if (n == 0)
-        return -1;
+    if (n == 0) return -1;
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
         whole = whole * 10 + (uint32_t)(s[i] - '0');
-        if (whole > 100)
-            return -1;
+        if (whole > 100) return -1;
     }
-    if (i == 0)
-        return -1;
+    if (i == 0) return -1;
     if (i < n) {
-        if (s[i++] != '.' || i == n)
-            return -1;
+        if (s[i++] != '.' || i == n) return -1;
         for (; i < n; i++) {
-            if (s[i] < '0' || s[i] > '9' || ++frac_digits > 2)
-                return -1;
+            if (s[i] < '0' || s[i] > '9' || ++frac_digits > 2) return -1;
             frac = frac * 10 + (uint32_t)(s[i] - '0');
         }
     }
-    if (frac_digits == 1)
-        frac *= 10;
+    if (frac_digits == 1) frac *= 10;
     *pct_x100 = whole * 100 + frac;
     return *pct_x100 <= 10000 ? 0 : -1;
 }
 
 /* Index of field in spec, adding it when new; -1 when the list is full. */
-static int field_index(struct agg_spec *spec, const char *field, size_t len) {
+static int field_index(struct agg_spec *spec, const char *field, size_t len)
+{
     for (size_t i = 0; i < spec->n_fields; i++)
         if (strlen(spec->fields[i]) == len && memcmp(spec->fields[i], field, len) == 0)
             return (int)i;
-    if (spec->n_fields == AGG_MAX_FIELDS)
-        return -1;
+    if (spec->n_fields == AGG_MAX_FIELDS) return -1;
     memcpy(spec->fields[spec->n_fields], field, len);
     spec->fields[spec->n_fields][len] = '\0';
     return (int)spec->n_fields++;
 }
 
-static int reject(char *err, size_t errlen, const char *text, const char *why) {
+static int reject(char *err, size_t errlen, const char *text, const char *why)
+{
     snprintf(err, errlen, "--agg %s: %s", text, why);
     return -1;
 }
 
-int agg_spec_add(struct agg_spec *spec, const char *text, char *err, size_t errlen) {
+int agg_spec_add(struct agg_spec *spec, const char *text, char *err, size_t errlen)
+{
     const char *eq = strchr(text, '=');
-    if (eq == NULL || eq == text)
-        return reject(err, errlen, text, "want NAME=FUNC[:FIELD]");
+    if (eq == NULL || eq == text) return reject(err, errlen, text, "want NAME=FUNC[:FIELD]");
     size_t name_len = (size_t)(eq - text);
-    if (name_len >= WINDOW_RESULT_NAME_MAX)
-        return reject(err, errlen, text, "name too long");
+    if (name_len >= WINDOW_RESULT_NAME_MAX) return reject(err, errlen, text, "name too long");
     if (spec->n_metrics == WINDOW_RESULT_MAX_METRICS)
         return reject(err, errlen, text, "too many metrics");
 
@@ -124,16 +121,15 @@ int agg_spec_add(struct agg_spec *spec, const char *text, char *err, size_t errl
         m.func = AGG_COUNT;
     } else {
         m.field = field_index(spec, field, strlen(field));
-        if (m.field < 0)
-            return reject(err, errlen, text, "too many fields");
-        if (m.func == AGG_PERCENTILE)
-            spec->field_has_sketch[m.field] = true;
+        if (m.field < 0) return reject(err, errlen, text, "too many fields");
+        if (m.func == AGG_PERCENTILE) spec->field_has_sketch[m.field] = true;
     }
     spec->metrics[spec->n_metrics++] = m;
     return 0;
 }
 
-static const char *func_name(enum agg_func f) {
+static const char *func_name(enum agg_func f)
+{
     switch (f) {
     case AGG_COUNT:
     case AGG_COUNT_FIELD:
@@ -152,7 +148,8 @@ static const char *func_name(enum agg_func f) {
     return "?";
 }
 
-void agg_spec_describe(const struct agg_spec *spec, char *out, size_t outlen) {
+void agg_spec_describe(const struct agg_spec *spec, char *out, size_t outlen)
+{
     size_t used = 0;
     out[0] = '\0';
     for (size_t i = 0; i < spec->n_metrics && used < outlen; i++) {
@@ -163,13 +160,13 @@ void agg_spec_describe(const struct agg_spec *spec, char *out, size_t outlen) {
         int w = snprintf(out + used, outlen - used, "%s%s=%s%s%s%s", i ? "," : "", m->name,
                          func_name(m->func), pct, m->field >= 0 ? ":" : "",
                          m->field >= 0 ? spec->fields[m->field] : "");
-        if (w < 0)
-            return;
+        if (w < 0) return;
         used += (size_t)w;
     }
 }
 
-static void field_state_reset(struct agg_field_state *f) {
+static void field_state_reset(struct agg_field_state *f)
+{
     f->n = 0;
     f->sum = 0;
     f->min = INFINITY;
@@ -177,51 +174,46 @@ static void field_state_reset(struct agg_field_state *f) {
     sketch_init(&f->values);
 }
 
-struct agg_state *agg_state_new(const struct agg_spec *spec) {
+struct agg_state *agg_state_new(const struct agg_spec *spec)
+{
     struct agg_state *state =
         malloc(sizeof *state + spec->n_fields * sizeof(struct agg_field_state));
-    if (state == NULL)
-        abort();
+    if (state == NULL) abort();
     state->count = 0;
     for (size_t i = 0; i < spec->n_fields; i++)
         field_state_reset(&state->fields[i]);
     return state;
 }
 
-void agg_state_free(const struct agg_spec *spec, struct agg_state *state) {
-    if (state == NULL)
-        return;
+void agg_state_free(const struct agg_spec *spec, struct agg_state *state)
+{
+    if (state == NULL) return;
     for (size_t i = 0; i < spec->n_fields; i++)
         sketch_free(&state->fields[i].values);
     free(state);
 }
 
-void agg_state_add(const struct agg_spec *spec, struct agg_state *state, const double *values) {
+void agg_state_add(const struct agg_spec *spec, struct agg_state *state, const double *values)
+{
     state->count++;
     for (size_t i = 0; i < spec->n_fields; i++) {
         double v = values[i];
-        if (isnan(v))
-            continue;
+        if (isnan(v)) continue;
         struct agg_field_state *f = &state->fields[i];
         f->n++;
         f->sum += v;
-        if (v < f->min)
-            f->min = v;
-        if (v > f->max)
-            f->max = v;
-        if (spec->field_has_sketch[i])
-            sketch_add(&f->values, v);
+        if (v < f->min) f->min = v;
+        if (v > f->max) f->max = v;
+        if (spec->field_has_sketch[i]) sketch_add(&f->values, v);
     }
 }
 
-static double metric_value(const struct agg_metric *m, struct agg_state *state) {
-    if (m->func == AGG_COUNT)
-        return (double)state->count;
+static double metric_value(const struct agg_metric *m, struct agg_state *state)
+{
+    if (m->func == AGG_COUNT) return (double)state->count;
     struct agg_field_state *f = &state->fields[m->field];
-    if (m->func == AGG_COUNT_FIELD)
-        return (double)f->n;
-    if (f->n == 0)
-        return NAN;
+    if (m->func == AGG_COUNT_FIELD) return (double)f->n;
+    if (f->n == 0) return NAN;
     switch (m->func) {
     case AGG_SUM:
         return f->sum;
@@ -239,7 +231,8 @@ static double metric_value(const struct agg_metric *m, struct agg_state *state) 
 }
 
 void agg_state_results(const struct agg_spec *spec, struct agg_state *state,
-                       struct window_result *r) {
+                       struct window_result *r)
+{
     r->n_metrics = spec->n_metrics;
     for (size_t i = 0; i < spec->n_metrics; i++) {
         memcpy(r->metrics[i].name, spec->metrics[i].name, sizeof r->metrics[i].name);
@@ -248,17 +241,19 @@ void agg_state_results(const struct agg_spec *spec, struct agg_state *state,
 }
 
 /* JSON cannot hold infinities: the empty min/max and an overflowed sum. */
-static json_t *finite_or_null(double v) {
+static json_t *finite_or_null(double v)
+{
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-json_t *agg_state_to_json(const struct agg_spec *spec, const struct agg_state *state) {
+json_t *agg_state_to_json(const struct agg_spec *spec, const struct agg_state *state)
+{
     json_t *fields = json_array();
     for (size_t i = 0; i < spec->n_fields; i++) {
         const struct agg_field_state *f = &state->fields[i];
-        json_t *fj = json_pack("{s:I,s:o,s:o,s:o}", "n", (json_int_t)f->n, "sum",
-                               finite_or_null(f->sum), "min", finite_or_null(f->min), "max",
-                               finite_or_null(f->max));
+        json_t *fj =
+            json_pack("{s:I,s:o,s:o,s:o}", "n", (json_int_t)f->n, "sum", finite_or_null(f->sum),
+                      "min", finite_or_null(f->min), "max", finite_or_null(f->max));
         if (spec->field_has_sketch[i])
             json_object_set_new(fj, "sketch", sketch_to_json(&f->values));
         json_array_append_new(fields, fj);
@@ -267,19 +262,20 @@ json_t *agg_state_to_json(const struct agg_spec *spec, const struct agg_state *s
 }
 
 /* A number, or null meaning the infinity `absent` stands for. */
-static int read_double(const json_t *j, double absent, double *out) {
+static int read_double(const json_t *j, double absent, double *out)
+{
     if (json_is_null(j)) {
         *out = absent;
         return 0;
     }
-    if (!json_is_number(j))
-        return -1;
+    if (!json_is_number(j)) return -1;
     *out = json_number_value(j);
     return 0;
 }
 
 static struct agg_state *fail(const struct agg_spec *spec, struct agg_state *state, char *err,
-                              size_t errlen, const char *reason) {
+                              size_t errlen, const char *reason)
+{
     if (err[0] == '\0') /* a sketch error has already said what is wrong */
         snprintf(err, errlen, "window state: %s", reason);
     agg_state_free(spec, state);
@@ -287,7 +283,8 @@ static struct agg_state *fail(const struct agg_spec *spec, struct agg_state *sta
 }
 
 struct agg_state *agg_state_from_json(const struct agg_spec *spec, const json_t *j, char *err,
-                                      size_t errlen) {
+                                      size_t errlen)
+{
     struct agg_state *state = agg_state_new(spec);
     err[0] = '\0';
     const json_t *count = json_object_get(j, "count");

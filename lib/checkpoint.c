@@ -12,22 +12,23 @@
 #include "event_time.h"
 
 json_t *checkpoint_build(const char *config, uint64_t records, const json_t *state,
-                         int64_t written_at_ms) {
+                         int64_t written_at_ms)
+{
     char when[EVENT_TIME_TEXT_MAX];
     event_time_format_ms(written_at_ms, when);
     json_t *doc = json_pack("{s:s,s:i,s:s,s:I,s:s}", "format", CHECKPOINT_FORMAT, "version",
-                            CHECKPOINT_VERSION, "config", config, "records",
-                            (json_int_t)records, "written_at", when);
+                            CHECKPOINT_VERSION, "config", config, "records", (json_int_t)records,
+                            "written_at", when);
     json_object_update(doc, (json_t *)state);
     return doc;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
+static int write_all(int fd, const char *p, size_t n)
+{
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
         p += w;
@@ -37,20 +38,20 @@ static int write_all(int fd, const char *p, size_t n) {
 }
 
 /* fsync the directory holding path, so the rename itself survives a crash. */
-static int sync_directory(const char *path) {
+static int sync_directory(const char *path)
+{
     char *copy = strdup(path);
-    if (copy == NULL)
-        return -1;
+    if (copy == NULL) return -1;
     int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
     free(copy);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     int rc = fsync(fd);
     close(fd);
     return rc;
 }
 
-int checkpoint_write(const char *path, const json_t *doc) {
+int checkpoint_write(const char *path, const json_t *doc)
+{
     char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17));
     if (text == NULL) {
         errno = ENOMEM;
@@ -72,19 +73,18 @@ int checkpoint_write(const char *path, const json_t *doc) {
             fd = -1;
             rc = rename(tmp, path) == 0 ? sync_directory(path) : -1;
         }
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
     }
     int saved = errno;
-    if (rc != 0)
-        unlink(tmp);
+    if (rc != 0) unlink(tmp);
     free(tmp);
     free(text);
     errno = saved;
     return rc;
 }
 
-json_t *checkpoint_read(const char *path, bool *missing, char *err, size_t errlen) {
+json_t *checkpoint_read(const char *path, bool *missing, char *err, size_t errlen)
+{
     *missing = false;
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -101,7 +101,8 @@ json_t *checkpoint_read(const char *path, bool *missing, char *err, size_t errle
 }
 
 int checkpoint_validate(const json_t *doc, const char *config, uint64_t *records, char *err,
-                        size_t errlen) {
+                        size_t errlen)
+{
     const json_t *format = json_object_get(doc, "format");
     const json_t *version = json_object_get(doc, "version");
     const json_t *saved_config = json_object_get(doc, "config");

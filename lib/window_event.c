@@ -10,13 +10,15 @@
 
 #define KAFKA_PREFIX "{\"_kafka"
 
-bool window_event_is_kafka_line(const char *line, size_t len) {
+bool window_event_is_kafka_line(const char *line, size_t len)
+{
     size_t n = sizeof KAFKA_PREFIX - 1;
     return len >= n && memcmp(line, KAFKA_PREFIX, n) == 0;
 }
 
 static void bad(struct window_line *out, enum dlq_error error, const char *field, const char *fmt,
-                const char *arg) {
+                const char *arg)
+{
     out->kind = WINDOW_LINE_BAD;
     out->error = error;
     out->field = field;
@@ -24,7 +26,8 @@ static void bad(struct window_line *out, enum dlq_error error, const char *field
 }
 
 /* {"topic":"events","partition":2[,"offset":1234]} into src. */
-static bool read_coordinates(const json_t *j, bool want_offset, struct window_source *src) {
+static bool read_coordinates(const json_t *j, bool want_offset, struct window_source *src)
+{
     const json_t *topic = json_object_get(j, "topic");
     const json_t *partition = json_object_get(j, "partition");
     const json_t *offset = json_object_get(j, "offset");
@@ -32,8 +35,7 @@ static bool read_coordinates(const json_t *j, bool want_offset, struct window_so
         json_integer_value(partition) < 0 || json_integer_value(partition) > INT32_MAX ||
         json_string_length(topic) >= WINDOW_TOPIC_MAX)
         return false;
-    if (want_offset && (!json_is_integer(offset) || json_integer_value(offset) < 0))
-        return false;
+    if (want_offset && (!json_is_integer(offset) || json_integer_value(offset) < 0)) return false;
     src->topic = json_string_value(topic);
     src->topic_len = json_string_length(topic);
     src->partition = (int32_t)json_integer_value(partition);
@@ -41,7 +43,8 @@ static bool read_coordinates(const json_t *j, bool want_offset, struct window_so
     return true;
 }
 
-static void read_assignment(const json_t *list, struct window_line *out) {
+static void read_assignment(const json_t *list, struct window_line *out)
+{
     size_t n = json_array_size(list);
     if (!json_is_array(list)) {
         bad(out, DLQ_SCHEMA_VIOLATION, "_kafka_assignment", "%s is not an array",
@@ -49,8 +52,7 @@ static void read_assignment(const json_t *list, struct window_line *out) {
         return;
     }
     out->parts = calloc(n ? n : 1, sizeof *out->parts);
-    if (out->parts == NULL)
-        abort();
+    if (out->parts == NULL) abort();
     for (size_t i = 0; i < n; i++) {
         if (!read_coordinates(json_array_get(list, i), false, &out->parts[i])) {
             bad(out, DLQ_SCHEMA_VIOLATION, "_kafka_assignment",
@@ -62,7 +64,8 @@ static void read_assignment(const json_t *list, struct window_line *out) {
     out->kind = WINDOW_LINE_ASSIGNMENT;
 }
 
-static void read_event(const struct window_event_reader *f, struct window_line *out) {
+static void read_event(const struct window_event_reader *f, struct window_line *out)
+{
     const json_t *key = json_object_get(out->doc, f->key_field);
     const json_t *time = json_object_get(out->doc, f->time_field);
     if (json_is_integer(key)) {
@@ -83,8 +86,7 @@ static void read_event(const struct window_event_reader *f, struct window_line *
     }
     if (!json_is_string(time) ||
         event_time_parse(json_string_value(time), json_string_length(time), &out->event_ms) != 0) {
-        bad(out, DLQ_SCHEMA_VIOLATION, f->time_field, "%s: not an RFC 3339 time",
-            f->time_field);
+        bad(out, DLQ_SCHEMA_VIOLATION, f->time_field, "%s: not an RFC 3339 time", f->time_field);
         return;
     }
     for (size_t i = 0; i < f->spec->n_fields; i++) {
@@ -95,7 +97,8 @@ static void read_event(const struct window_event_reader *f, struct window_line *
 }
 
 void window_line_parse_tree(struct window_event_reader *r, const char *line, size_t len,
-                            struct window_line *out) {
+                            struct window_line *out)
+{
     memset(out, 0, sizeof *out);
     json_error_t jerr;
     out->doc = json_loadb(line, len, 0, &jerr);
@@ -108,8 +111,7 @@ void window_line_parse_tree(struct window_event_reader *r, const char *line, siz
         return;
     }
     const json_t *kafka = json_object_get(out->doc, "_kafka");
-    if (kafka != NULL)
-        out->has_source = read_coordinates(kafka, true, &out->source);
+    if (kafka != NULL) out->has_source = read_coordinates(kafka, true, &out->source);
     const json_t *assignment = json_object_get(out->doc, "_kafka_assignment");
     if (assignment != NULL) {
         read_assignment(assignment, out);
@@ -124,7 +126,8 @@ void window_line_parse_tree(struct window_event_reader *r, const char *line, siz
 }
 
 int window_event_reader_init(struct window_event_reader *r, const char *key_field,
-                             const char *time_field, const struct agg_spec *spec) {
+                             const char *time_field, const struct agg_spec *spec)
+{
     memset(r, 0, sizeof *r);
     r->key_field = key_field;
     r->time_field = time_field;
@@ -144,38 +147,36 @@ int window_event_reader_init(struct window_event_reader *r, const char *key_fiel
     return ok ? 0 : -1;
 }
 
-void window_event_reader_free(struct window_event_reader *r) {
+void window_event_reader_free(struct window_event_reader *r)
+{
     sb_free(&r->key_scratch);
     sb_free(&r->time_scratch);
 }
 
 /* The lean pass: true when the line is a plain event and out holds it. */
 static bool read_plain_event(struct window_event_reader *r, const char *line, size_t len,
-                             struct window_line *out) {
+                             struct window_line *out)
+{
     struct ev_scan *scan = &r->scan;
     if (ev_scan(line, len, &r->names, scan) != 0 || scan->top != EV_OBJECT ||
         scan->value[r->kafka_at].kind != EV_ABSENT ||
-        scan->value[r->assignment_at].kind != EV_ABSENT ||
-        scan->value[r->raw_at].kind != EV_ABSENT)
+        scan->value[r->assignment_at].kind != EV_ABSENT || scan->value[r->raw_at].kind != EV_ABSENT)
         return false;
     const struct ev_value *key = &scan->value[r->key_at];
     const struct ev_value *time = &scan->value[r->time_at];
-    if (time->kind != EV_STRING)
-        return false;
+    if (time->kind != EV_STRING) return false;
     if (key->kind == EV_INTEGER) {
         out->key.num = ev_integer(key);
     } else if (key->kind == EV_STRING) {
         out->key.is_string = true;
         out->key.text = ev_string(key, &r->key_scratch, &out->key.len);
-        if (out->key.len >= WINDOW_RESULT_KEY_MAX)
-            return false;
+        if (out->key.len >= WINDOW_RESULT_KEY_MAX) return false;
     } else {
         return false;
     }
     size_t time_len;
     const char *time_text = ev_string(time, &r->time_scratch, &time_len);
-    if (event_time_parse(time_text, time_len, &out->event_ms) != 0)
-        return false;
+    if (event_time_parse(time_text, time_len, &out->event_ms) != 0) return false;
     for (size_t i = 0; i < r->spec->n_fields; i++) {
         const struct ev_value *v = &scan->value[r->value_at[i]];
         out->values[i] = v->kind == EV_INTEGER || v->kind == EV_REAL ? ev_number(v) : NAN;
@@ -185,17 +186,18 @@ static bool read_plain_event(struct window_event_reader *r, const char *line, si
 }
 
 void window_line_parse(struct window_event_reader *r, const char *line, size_t len,
-                       struct window_line *out) {
+                       struct window_line *out)
+{
     out->doc = NULL;
     out->parts = NULL;
     out->has_source = false;
     out->key.is_string = false;
-    if (read_plain_event(r, line, len, out))
-        return;
+    if (read_plain_event(r, line, len, out)) return;
     window_line_parse_tree(r, line, len, out);
 }
 
-void window_line_clear(struct window_line *out) {
+void window_line_clear(struct window_line *out)
+{
     json_decref(out->doc);
     free(out->parts);
     out->doc = NULL;

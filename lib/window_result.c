@@ -13,7 +13,8 @@
 #include "event_time.h"
 #include "ndjson.h"
 
-static void append_time_member(strbuf *sb, const char *name, int64_t ms) {
+static void append_time_member(strbuf *sb, const char *name, int64_t ms)
+{
     char text[EVENT_TIME_TEXT_MAX];
     size_t n = event_time_format(ms, text);
     sb_putc(sb, '"');
@@ -23,10 +24,10 @@ static void append_time_member(strbuf *sb, const char *name, int64_t ms) {
 }
 
 /* Print m / 10^decimals (m < 10^15, no trailing zeros in the fraction). */
-static void append_scaled(strbuf *sb, bool negative, uint64_t m, int decimals, uint64_t scale) {
+static void append_scaled(strbuf *sb, bool negative, uint64_t m, int decimals, uint64_t scale)
+{
     char fraction[24];
-    if (negative)
-        sb_putc(sb, '-');
+    if (negative) sb_putc(sb, '-');
     sb_put_i64(sb, (int64_t)(m / scale));
     uint64_t rest = m % scale;
     for (int i = decimals - 1; i >= 0; i--) {
@@ -45,7 +46,8 @@ static void append_scaled(strbuf *sb, bool negative, uint64_t m, int decimals, u
  * correctly rounded, so the test is exact) is what %.15g prints: v lies
  * within half an ulp of it, far less than half a unit of the 15th digit.
  * Everything else (long means, tiny, huge, not finite) goes to printf. */
-static void append_metric_value(strbuf *sb, double v) {
+static void append_metric_value(strbuf *sb, double v)
+{
     static const double powers[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
                                     1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
     if (!isfinite(v)) {
@@ -60,8 +62,7 @@ static void append_metric_value(strbuf *sb, double v) {
     if (magnitude >= 1e-4 && magnitude < 1e15) {
         for (int d = 1; d < (int)(sizeof powers / sizeof *powers); d++) {
             double m = nearbyint(magnitude * powers[d]);
-            if (m >= 1e15)
-                break;
+            if (m >= 1e15) break;
             if (m / powers[d] == magnitude) {
                 append_scaled(sb, v < 0, (uint64_t)m, d, (uint64_t)powers[d]);
                 return;
@@ -71,7 +72,8 @@ static void append_metric_value(strbuf *sb, double v) {
     sb_printf(sb, "%.*g", WINDOW_RESULT_DIGITS, v);
 }
 
-void window_result_format(strbuf *sb, const struct window_result *r) {
+void window_result_format(strbuf *sb, const struct window_result *r)
+{
     sb_putc(sb, '{');
     ndjson_append_string(sb, r->key_name, strlen(r->key_name));
     sb_putc(sb, ':');
@@ -92,37 +94,39 @@ void window_result_format(strbuf *sb, const struct window_result *r) {
     sb_puts(sb, r->final ? ",\"final\":true}\n" : ",\"final\":false}\n");
 }
 
-static int parse_error(char *err, size_t errlen, const char *reason, json_t *doc) {
+static int parse_error(char *err, size_t errlen, const char *reason, json_t *doc)
+{
     snprintf(err, errlen, "%s", reason);
     json_decref(doc);
     return -1;
 }
 
-static int copy_text(char *dst, size_t cap, const char *src, size_t n) {
-    if (n >= cap || memchr(src, '\0', n) != NULL)
-        return -1;
+static int copy_text(char *dst, size_t cap, const char *src, size_t n)
+{
+    if (n >= cap || memchr(src, '\0', n) != NULL) return -1;
     memcpy(dst, src, n);
     dst[n] = '\0';
     return 0;
 }
 
-static int parse_time_member(json_t *value, int64_t *ms) {
-    if (!json_is_string(value))
-        return -1;
+static int parse_time_member(json_t *value, int64_t *ms)
+{
+    if (!json_is_string(value)) return -1;
     return event_time_parse(json_string_value(value), json_string_length(value), ms);
 }
 
 int window_result_parse(const char *line, size_t len, struct window_result *r, char *err,
-                        size_t errlen) {
+                        size_t errlen)
+{
     json_error_t jerr;
     json_t *doc = json_loadb(line, len, 0, &jerr);
-    if (!json_is_object(doc))
-        return parse_error(err, errlen, "not a JSON object", doc);
+    if (!json_is_object(doc)) return parse_error(err, errlen, "not a JSON object", doc);
     memset(r, 0, sizeof *r);
     bool have_start = false, have_end = false, first = true;
     const char *name;
     json_t *value;
-    json_object_foreach(doc, name, value) {
+    json_object_foreach(doc, name, value)
+    {
         if (first) {
             first = false;
             if (copy_text(r->key_name, sizeof r->key_name, name, strlen(name)) != 0)
@@ -133,8 +137,7 @@ int window_result_parse(const char *line, size_t len, struct window_result *r, c
                               json_string_length(value)) != 0)
                     return parse_error(err, errlen, "key too long", doc);
             } else if (json_is_integer(value)) {
-                snprintf(r->key, sizeof r->key, "%" JSON_INTEGER_FORMAT,
-                         json_integer_value(value));
+                snprintf(r->key, sizeof r->key, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
             } else {
                 return parse_error(err, errlen, "key is neither an integer nor a string", doc);
             }
@@ -168,7 +171,8 @@ int window_result_parse(const char *line, size_t len, struct window_result *r, c
     return 0;
 }
 
-bool window_result_metric(const struct window_result *r, const char *name, double *value) {
+bool window_result_metric(const struct window_result *r, const char *name, double *value)
+{
     for (size_t i = 0; i < r->n_metrics; i++) {
         if (strcmp(r->metrics[i].name, name) == 0) {
             *value = r->metrics[i].value;
@@ -178,19 +182,18 @@ bool window_result_metric(const struct window_result *r, const char *name, doubl
     return false;
 }
 
-void camel_case(const char *field, char *out, size_t outlen) {
+void camel_case(const char *field, char *out, size_t outlen)
+{
     size_t used = 0;
     bool upper_next = false;
-    if (outlen == 0)
-        return;
+    if (outlen == 0) return;
     for (const char *p = field; *p != '\0' && used + 1 < outlen; p++) {
         if (*p == '_' && used > 0) {
             upper_next = true;
             continue;
         }
         char c = *p;
-        if (upper_next && c >= 'a' && c <= 'z')
-            c = (char)(c - 'a' + 'A');
+        if (upper_next && c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
         upper_next = false;
         out[used++] = c;
     }

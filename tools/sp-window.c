@@ -50,31 +50,31 @@ struct run {
     bool input_failed;
 };
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: sp-window [options] [FILE...]\n"
-            "Event-time windows per key over trip events (NDJSON; stdin without FILE).\n"
-            "  -k, --key FIELD             key field (region_id)\n"
-            "  -t, --time FIELD            event time field (event_time)\n"
-            "  -s, --size D                window size (60s)\n"
-            "      --slide D               hopping windows every D (default: tumbling)\n"
-            "  -a, --agg NAME=FUNC[:FIELD] a metric; FUNC is count, sum, avg, min, max, pNN;\n"
-            "                              repeat it; any --agg replaces the default set\n"
-            "      --max-delay D           watermark = highest event time - D (5m)\n"
-            "      --allowed-lateness D    closed windows still take events for D (0)\n"
-            "      --max-future D          refuse events more than D ahead of the clock (1h)\n"
-            "      --idle-timeout D        a silent partition or input stops holding the\n"
-            "                              watermark after D of wall clock (10s; 0: never)\n"
-            "      --emit-every D          provisional results (\"final\":false) every D\n"
-            "      --late PATH             LATE_EVENT records here (default: stderr)\n"
-            "      --dlq PATH              other dead-letter records here (default: stderr)\n"
-            "      --checkpoint PATH       restore from and save state to PATH\n"
-            "      --checkpoint-interval D save the checkpoint every D (30s)\n"
-            "      --metrics-file PATH     Prometheus textfile metrics\n"
-            "  -q, --quiet                 no diagnostics\n"
-            "  -h, --help                  this help\n"
-            "      --version               print the version\n"
-            "Durations: 100ms, 30s, 5m, 1h, 1d (a bare number is seconds).\n");
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sp-window [options] [FILE...]\n"
+               "Event-time windows per key over trip events (NDJSON; stdin without FILE).\n"
+               "  -k, --key FIELD             key field (region_id)\n"
+               "  -t, --time FIELD            event time field (event_time)\n"
+               "  -s, --size D                window size (60s)\n"
+               "      --slide D               hopping windows every D (default: tumbling)\n"
+               "  -a, --agg NAME=FUNC[:FIELD] a metric; FUNC is count, sum, avg, min, max, pNN;\n"
+               "                              repeat it; any --agg replaces the default set\n"
+               "      --max-delay D           watermark = highest event time - D (5m)\n"
+               "      --allowed-lateness D    closed windows still take events for D (0)\n"
+               "      --max-future D          refuse events more than D ahead of the clock (1h)\n"
+               "      --idle-timeout D        a silent partition or input stops holding the\n"
+               "                              watermark after D of wall clock (10s; 0: never)\n"
+               "      --emit-every D          provisional results (\"final\":false) every D\n"
+               "      --late PATH             LATE_EVENT records here (default: stderr)\n"
+               "      --dlq PATH              other dead-letter records here (default: stderr)\n"
+               "      --checkpoint PATH       restore from and save state to PATH\n"
+               "      --checkpoint-interval D save the checkpoint every D (30s)\n"
+               "      --metrics-file PATH     Prometheus textfile metrics\n"
+               "  -q, --quiet                 no diagnostics\n"
+               "  -h, --help                  this help\n"
+               "      --version               print the version\n"
+               "Durations: 100ms, 30s, 5m, 1h, 1d (a bare number is seconds).\n");
 }
 
 enum {
@@ -92,14 +92,16 @@ enum {
     OPT_VERSION
 };
 
-static int64_t duration_option(const char *name, const char *value) {
+static int64_t duration_option(const char *name, const char *value)
+{
     int64_t ms;
     if (duration_parse(value, &ms) != 0)
         diag_fatal(EX_USAGE, "--%s %s: not a duration (like 100ms, 30s, 5m)", name, value);
     return ms;
 }
 
-static void parse_options(int argc, char **argv, struct options *o) {
+static void parse_options(int argc, char **argv, struct options *o)
+{
     static const struct option longopts[] = {
         {"key", required_argument, NULL, 'k'},
         {"time", required_argument, NULL, 't'},
@@ -165,8 +167,7 @@ static void parse_options(int argc, char **argv, struct options *o) {
             break;
         case OPT_EMIT_EVERY:
             o->emit_every_ms = duration_option("emit-every", optarg);
-            if (o->emit_every_ms <= 0)
-                diag_fatal(EX_USAGE, "--emit-every must be positive");
+            if (o->emit_every_ms <= 0) diag_fatal(EX_USAGE, "--emit-every must be positive");
             break;
         case OPT_LATE:
             o->late_path = optarg;
@@ -197,20 +198,19 @@ static void parse_options(int argc, char **argv, struct options *o) {
             exit(EX_USAGE);
         }
     }
-    if (o->spec.n_metrics == 0)
-        agg_spec_default(&o->spec);
+    if (o->spec.n_metrics == 0) agg_spec_default(&o->spec);
     cfg->slide_ms = slide ? slide : cfg->size_ms;
     cfg->track_changes = o->emit_every_ms > 0;
     cfg->spec = &o->spec;
     camel_case(o->key_field, cfg->key_name, sizeof cfg->key_name);
     const char *problem = window_config_check(cfg);
-    if (problem != NULL)
-        diag_fatal(EX_USAGE, "%s", problem);
+    if (problem != NULL) diag_fatal(EX_USAGE, "%s", problem);
 }
 
 /* ---- output -------------------------------------------------------------- */
 
-static void note_write_error(struct run *run) {
+static void note_write_error(struct run *run)
+{
     if (errno == EPIPE) {
         run->downstream_gone = true;
     } else if (!run->output_failed) {
@@ -220,12 +220,13 @@ static void note_write_error(struct run *run) {
     sp_running = 0;
 }
 
-static void put(struct run *run, out_buf *o, const strbuf *sb) {
-    if (out_write(o, sb->data, sb->len) != 0)
-        note_write_error(run);
+static void put(struct run *run, out_buf *o, const strbuf *sb)
+{
+    if (out_write(o, sb->data, sb->len) != 0) note_write_error(run);
 }
 
-static void emit_result(void *ctx, const struct window_result *r) {
+static void emit_result(void *ctx, const struct window_result *r)
+{
     struct run *run = ctx;
     sb_reset(&run->line_buf);
     window_result_format(&run->line_buf, r);
@@ -234,7 +235,8 @@ static void emit_result(void *ctx, const struct window_result *r) {
 }
 
 static void emit_dead_letter(struct run *run, out_buf *o, struct dlq_record *rec,
-                             const struct window_line *wl, uint64_t line_number) {
+                             const struct window_line *wl, uint64_t line_number)
+{
     rec->component = "sp-window";
     rec->source.line = line_number;
     if (wl->has_source) {
@@ -248,25 +250,25 @@ static void emit_dead_letter(struct run *run, out_buf *o, struct dlq_record *rec
     (*run->dlq_total[rec->error])++;
 }
 
-static void flush_all(struct run *run) {
+static void flush_all(struct run *run)
+{
     out_buf *outs[] = {run->out, run->late, run->dlq};
     for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
-        if (outs[i] != NULL && out_flush(outs[i]) != 0)
-            note_write_error(run);
+        if (outs[i] != NULL && out_flush(outs[i]) != 0) note_write_error(run);
 }
 
-static out_buf *open_output(const char *path) {
-    if (path == NULL)
-        return out_new(STDERR_FILENO);
+static out_buf *open_output(const char *path)
+{
+    if (path == NULL) return out_new(STDERR_FILENO);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        diag_fatal(EX_CANTCREAT, "%s: %s", path, strerror(errno));
+    if (fd < 0) diag_fatal(EX_CANTCREAT, "%s: %s", path, strerror(errno));
     return out_new(fd);
 }
 
 /* ---- checkpoints ----------------------------------------------------------- */
 
-static void describe_config(struct run *run) {
+static void describe_config(struct run *run)
+{
     const struct options *o = run->opt;
     char aggs[768];
     agg_spec_describe(&o->spec, aggs, sizeof aggs);
@@ -275,14 +277,14 @@ static void describe_config(struct run *run) {
              aggs);
 }
 
-static void restore_checkpoint(struct run *run) {
+static void restore_checkpoint(struct run *run)
+{
     const char *path = run->opt->checkpoint_path;
     char err[512];
     bool missing;
     json_t *doc = checkpoint_read(path, &missing, err, sizeof err);
     if (doc == NULL) {
-        if (missing)
-            return;
+        if (missing) return;
         diag_fatal(EX_DATAERR, "%s", err);
     }
     if (checkpoint_validate(doc, run->config, &run->skip_records, err, sizeof err) != 0 ||
@@ -297,18 +299,17 @@ static void restore_checkpoint(struct run *run) {
 
 /* Results first, then the checkpoint that says they are out: a crash
  * between the two only repeats results, which the sink takes idempotently. */
-static void save_checkpoint(struct run *run) {
-    if (run->opt->checkpoint_path == NULL || run->downstream_gone)
-        return;
+static void save_checkpoint(struct run *run)
+{
+    if (run->opt->checkpoint_path == NULL || run->downstream_gone) return;
     flush_all(run);
-    if (run->downstream_gone || run->output_failed)
-        return;
+    if (run->downstream_gone || run->output_failed) return;
     int64_t now = wallclock_ms();
     json_t *state = window_state_to_json(run->windows);
     /* While a restarted run is still skipping, the lines it has not re-read yet
      * are consumed all the same. */
-    uint64_t records = run->plain_records > run->skip_records ? run->plain_records
-                                                              : run->skip_records;
+    uint64_t records =
+        run->plain_records > run->skip_records ? run->plain_records : run->skip_records;
     json_t *doc = checkpoint_build(run->config, records, state, now);
     if (checkpoint_write(run->opt->checkpoint_path, doc) != 0)
         diag_warn("%s: %s", run->opt->checkpoint_path, strerror(errno));
@@ -321,7 +322,8 @@ static void save_checkpoint(struct run *run) {
 
 /* ---- timers -------------------------------------------------------------- */
 
-static void update_gauges(struct run *run) {
+static void update_gauges(struct run *run)
+{
     int64_t wm = window_watermark(run->windows), high = window_highest(run->windows);
     *run->lag_seconds =
         (wm == INT64_MIN || wm == INT64_MAX || high == INT64_MIN) ? 0 : (double)(high - wm) / 1000;
@@ -332,7 +334,8 @@ static void update_gauges(struct run *run) {
 
 /* What the clocks ask for: idle timeouts, provisional results, checkpoints,
  * metrics. Called when input is idle and every CHECK_EVERY_LINES lines. */
-static void on_clock(struct run *run) {
+static void on_clock(struct run *run)
+{
     int64_t mono = monotonic_ms();
     window_tick(run->windows, wallclock_ms());
     if (run->opt->emit_every_ms > 0 && mono - run->last_emit_mono >= run->opt->emit_every_ms) {
@@ -340,8 +343,7 @@ static void on_clock(struct run *run) {
         flush_all(run);
         run->last_emit_mono = mono;
     }
-    if (mono - run->last_checkpoint_mono >= run->opt->checkpoint_interval_ms)
-        save_checkpoint(run);
+    if (mono - run->last_checkpoint_mono >= run->opt->checkpoint_interval_ms) save_checkpoint(run);
     update_gauges(run);
     metrics_tick(run->metrics);
 }
@@ -349,8 +351,8 @@ static void on_clock(struct run *run) {
 /* ---- input --------------------------------------------------------------- */
 
 static void handle_line(struct run *run, struct window_event_reader *reader, const char *line,
-                        size_t len, enum line_status status, uint64_t line_number,
-                        int64_t now_ms) {
+                        size_t len, enum line_status status, uint64_t line_number, int64_t now_ms)
+{
     struct window_line wl;
     struct dlq_record rec = {.original = line, .original_len = len};
     (*run->events_in)++;
@@ -392,8 +394,7 @@ static void handle_line(struct run *run, struct window_event_reader *reader, con
             emit_dead_letter(run, run->late, &rec, &wl, line_number);
             (*run->late_events)++;
         } else if (v == WINDOW_FUTURE) {
-            snprintf(reason, sizeof reason,
-                     "event time is more than %llds ahead of the wall clock",
+            snprintf(reason, sizeof reason, "event time is more than %llds ahead of the wall clock",
                      (long long)(run->opt->cfg.max_future_ms / 1000));
             rec.error = DLQ_FUTURE_EVENT;
             emit_dead_letter(run, run->dlq, &rec, &wl, line_number);
@@ -403,7 +404,8 @@ static void handle_line(struct run *run, struct window_event_reader *reader, con
 }
 
 /* Read one input to its end (true) or until told to stop (false). */
-static bool read_input(struct run *run, int fd, const char *name) {
+static bool read_input(struct run *run, int fd, const char *name)
+{
     int timeout = OUT_MAX_DELAY_MS;
     if (run->opt->emit_every_ms > 0 && run->opt->emit_every_ms < timeout)
         timeout = (int)run->opt->emit_every_ms;
@@ -425,16 +427,14 @@ static bool read_input(struct run *run, int fd, const char *name) {
             finished = true;
             break;
         }
-        if (status == LINE_STOPPED)
-            break;
+        if (status == LINE_STOPPED) break;
         if (status == LINE_ERROR) {
             diag_warn("%s: %s", name, strerror(errno));
             run->input_failed = true; /* exit with EX_IOERR, after the checkpoint */
             break;
         }
         if (!window_event_is_kafka_line(line, len)) {
-            if (run->plain_records++ < run->skip_records)
-                continue;
+            if (run->plain_records++ < run->skip_records) continue;
         }
         handle_line(run, &run->events, line, len, status, line_reader_line_number(reader), now);
         if (++since_check == CHECK_EVERY_LINES) {
@@ -447,13 +447,12 @@ static bool read_input(struct run *run, int fd, const char *name) {
     return finished;
 }
 
-static bool read_inputs(struct run *run, int argc, char **argv) {
-    if (argc == 0)
-        return read_input(run, STDIN_FILENO, "stdin");
+static bool read_inputs(struct run *run, int argc, char **argv)
+{
+    if (argc == 0) return read_input(run, STDIN_FILENO, "stdin");
     for (int i = 0; i < argc && sp_running; i++) {
         if (strcmp(argv[i], "-") == 0) {
-            if (!read_input(run, STDIN_FILENO, "stdin"))
-                return false;
+            if (!read_input(run, STDIN_FILENO, "stdin")) return false;
             continue;
         }
         int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
@@ -463,13 +462,13 @@ static bool read_inputs(struct run *run, int argc, char **argv) {
         }
         bool finished = read_input(run, fd, argv[i]);
         close(fd);
-        if (!finished)
-            return false;
+        if (!finished) return false;
     }
     return sp_running;
 }
 
-static void register_metrics(struct run *run) {
+static void register_metrics(struct run *run)
+{
     metrics *m = run->metrics;
     run->events_in = metrics_counter(m, "sp_events_in_total", NULL, "Input records read");
     run->events_out = metrics_counter(m, "sp_events_out_total", NULL, "Window results written");
@@ -487,13 +486,15 @@ static void register_metrics(struct run *run) {
     run->open_windows = metrics_gauge(m, "sp_open_windows", NULL, "Windows held in memory");
 }
 
-static void check_inputs_exist(int argc, char **argv) {
+static void check_inputs_exist(int argc, char **argv)
+{
     for (int i = 0; i < argc; i++)
         if (strcmp(argv[i], "-") != 0 && access(argv[i], R_OK) != 0)
             diag_fatal(EX_NOINPUT, "%s: %s", argv[i], strerror(errno));
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     static struct options opt;
     struct run run = {.opt = &opt, .line_buf = STRBUF_INIT};
     diag_init("sp-window");
@@ -510,13 +511,11 @@ int main(int argc, char **argv) {
     describe_config(&run);
     if (window_event_reader_init(&run.events, opt.key_field, opt.time_field, &opt.spec) != 0)
         diag_fatal(EX_USAGE, "a field name is too long or there are too many fields");
-    if (opt.checkpoint_path != NULL)
-        restore_checkpoint(&run);
+    if (opt.checkpoint_path != NULL) restore_checkpoint(&run);
     run.last_checkpoint_mono = run.last_emit_mono = monotonic_ms();
 
     bool finished = read_inputs(&run, argc - optind, argv + optind);
-    if (finished && !run.downstream_gone)
-        window_close_all(run.windows);
+    if (finished && !run.downstream_gone) window_close_all(run.windows);
     save_checkpoint(&run);
     flush_all(&run);
     update_gauges(&run);

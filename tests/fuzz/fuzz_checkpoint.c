@@ -8,7 +8,8 @@
 #include "checkpoint.h"
 #include "window.h"
 
-static void discard(void *ctx, const struct window_result *r) {
+static void discard(void *ctx, const struct window_result *r)
+{
     strbuf *sb = ctx;
     sb_reset(sb);
     window_result_format(sb, r);
@@ -16,21 +17,25 @@ static void discard(void *ctx, const struct window_result *r) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     static struct agg_spec spec;
-    if (spec.n_metrics == 0)
-        agg_spec_default(&spec);
+    if (spec.n_metrics == 0) agg_spec_default(&spec);
     json_error_t jerr;
     json_t *doc = json_loadb((const char *)data, size, 0, &jerr);
-    if (doc == NULL)
-        return 0;
+    if (doc == NULL) return 0;
     uint64_t records;
     char err[256];
     checkpoint_validate(doc, "key=region_id", &records, err, sizeof err);
 
-    struct window_config cfg = {.size_ms = 60000, .slide_ms = 60000, .max_delay_ms = 300000,
-                                .allowed_lateness_ms = 60000, .max_future_ms = 3600000,
-                                .idle_timeout_ms = 10000, .track_changes = true, .spec = &spec};
+    struct window_config cfg = {.size_ms = 60000,
+                                .slide_ms = 60000,
+                                .max_delay_ms = 300000,
+                                .allowed_lateness_ms = 60000,
+                                .max_future_ms = 3600000,
+                                .idle_timeout_ms = 10000,
+                                .track_changes = true,
+                                .spec = &spec};
     strbuf sb = STRBUF_INIT;
     window_set *ws = window_set_new(&cfg, discard, &sb);
     if (window_state_from_json(ws, doc, 1700000000000LL, err, sizeof err) == 0) {

@@ -10,19 +10,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool same_value(double a, double b) {
+static bool same_value(double a, double b)
+{
     return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     static struct agg_spec spec;
     static struct window_event_reader reader;
     if (spec.n_metrics == 0) {
         char err[128];
         agg_spec_default(&spec);
         agg_spec_add(&spec, "n=count:n", err, sizeof err);
-        if (window_event_reader_init(&reader, "region_id", "event_time", &spec) != 0)
-            abort();
+        if (window_event_reader_init(&reader, "region_id", "event_time", &spec) != 0) abort();
     }
     const char *line = (const char *)data;
     struct window_line lean, tree;
@@ -30,25 +31,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Copy what the lean result points at before the tree path reuses scratch. */
     char key[WINDOW_RESULT_KEY_MAX];
     size_t key_len = lean.key.is_string ? lean.key.len : 0;
-    if (lean.kind == WINDOW_LINE_EVENT && lean.key.is_string)
-        memcpy(key, lean.key.text, key_len);
+    if (lean.kind == WINDOW_LINE_EVENT && lean.key.is_string) memcpy(key, lean.key.text, key_len);
     window_line_parse_tree(&reader, line, size, &tree);
 
-    if (lean.kind != tree.kind)
-        abort();
+    if (lean.kind != tree.kind) abort();
     if (lean.kind == WINDOW_LINE_EVENT) {
-        if (lean.key.is_string != tree.key.is_string || lean.event_ms != tree.event_ms)
-            abort();
-        if (!lean.key.is_string && lean.key.num != tree.key.num)
-            abort();
+        if (lean.key.is_string != tree.key.is_string || lean.event_ms != tree.event_ms) abort();
+        if (!lean.key.is_string && lean.key.num != tree.key.num) abort();
         if (lean.key.is_string && (key_len != tree.key.len || memcmp(key, tree.key.text, key_len)))
             abort();
         for (size_t i = 0; i < spec.n_fields; i++)
-            if (!same_value(lean.values[i], tree.values[i]))
-                abort();
+            if (!same_value(lean.values[i], tree.values[i])) abort();
     }
-    if (lean.kind == WINDOW_LINE_BAD && lean.error != tree.error)
-        abort();
+    if (lean.kind == WINDOW_LINE_BAD && lean.error != tree.error) abort();
     window_line_clear(&lean);
     window_line_clear(&tree);
     return 0;

@@ -4,7 +4,8 @@
 #include "aggregate.h"
 #include "unit.h"
 
-TEST(default_list) {
+TEST(default_list)
+{
     struct agg_spec spec;
     agg_spec_default(&spec);
     char text[512];
@@ -16,9 +17,12 @@ TEST(default_list) {
     CHECK(spec.field_has_sketch[2] && !spec.field_has_sketch[0]);
 }
 
-TEST(syntax_errors) {
-    const char *bad[] = {"x", "=count", "a=", "a=sum", "a=p101:f", "a=p9.999:f", "a=median:f",
-                         "a=sum:", "windowStart=count", "final=count", "a=p:f", "a=p1.:f"};
+TEST(syntax_errors)
+{
+    const char *bad[] = {"x",           "=count",   "a=",
+                         "a=sum",       "a=p101:f", "a=p9.999:f",
+                         "a=median:f",  "a=sum:",   "windowStart=count",
+                         "final=count", "a=p:f",    "a=p1.:f"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct agg_spec spec;
         char err[256] = "";
@@ -33,12 +37,13 @@ TEST(syntax_errors) {
     CHECK_INT(agg_spec_add(&spec, "a=sum:x", err, sizeof err), -1); /* duplicate name */
 }
 
-TEST(metrics_of_a_window) {
+TEST(metrics_of_a_window)
+{
     struct agg_spec spec;
     char err[256];
     agg_spec_init(&spec);
-    const char *list[] = {"n=count", "nf=count:f", "s=sum:f", "a=avg:f", "lo=min:f",
-                          "hi=max:f", "p0=p0:f", "p50=p50:f", "p999=p99.9:f", "g=avg:g"};
+    const char *list[] = {"n=count",  "nf=count:f", "s=sum:f",   "a=avg:f",      "lo=min:f",
+                          "hi=max:f", "p0=p0:f",    "p50=p50:f", "p999=p99.9:f", "g=avg:g"};
     for (size_t i = 0; i < sizeof list / sizeof *list; i++)
         CHECK_INT(agg_spec_add(&spec, list[i], err, sizeof err), 0);
     struct agg_state *st = agg_state_new(&spec);
@@ -77,7 +82,8 @@ TEST(metrics_of_a_window) {
     agg_state_free(&spec, st2);
 }
 
-TEST(state_from_json_rejects_mismatch) {
+TEST(state_from_json_rejects_mismatch)
+{
     struct agg_spec spec;
     char err[256];
     agg_spec_default(&spec);
@@ -93,7 +99,8 @@ TEST(state_from_json_rejects_mismatch) {
     json_decref(j);
 }
 
-int main(void) {
+int main(void)
+{
     RUN(default_list);
     RUN(syntax_errors);
     RUN(metrics_of_a_window);

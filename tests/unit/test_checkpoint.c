@@ -8,13 +8,15 @@
 
 static char dir[] = "/tmp/test_checkpoint.XXXXXX";
 
-static char *path_in_dir(const char *name) {
+static char *path_in_dir(const char *name)
+{
     static char path[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return path;
 }
 
-TEST(write_then_read_back) {
+TEST(write_then_read_back)
+{
     json_t *state = json_pack("{s:I,s:[]}", "watermark", (json_int_t)42, "windows");
     json_t *doc = checkpoint_build("key=region_id", 1234, state, 1700000000000LL);
     const char *path = path_in_dir("cp.json");
@@ -40,7 +42,8 @@ TEST(write_then_read_back) {
     json_decref(state);
 }
 
-TEST(missing_and_corrupt_files) {
+TEST(missing_and_corrupt_files)
+{
     bool missing = false;
     char err[256];
     CHECK(checkpoint_read(path_in_dir("none.json"), &missing, err, sizeof err) == NULL);
@@ -54,7 +57,8 @@ TEST(missing_and_corrupt_files) {
     CHECK(strstr(err, "not a checkpoint") != NULL);
 }
 
-TEST(validate_checks_format_and_version) {
+TEST(validate_checks_format_and_version)
+{
     const char *bad[] = {
         "{}",
         "{\"format\":\"other\",\"version\":1,\"config\":\"c\",\"records\":1}",
@@ -70,22 +74,22 @@ TEST(validate_checks_format_and_version) {
     }
 }
 
-TEST(write_into_missing_directory_fails_cleanly) {
+TEST(write_into_missing_directory_fails_cleanly)
+{
     json_t *doc = json_object();
     CHECK_INT(checkpoint_write("/nonexistent-dir/cp.json", doc), -1);
     json_decref(doc);
 }
 
-int main(void) {
-    if (mkdtemp(dir) == NULL)
-        return 2;
+int main(void)
+{
+    if (mkdtemp(dir) == NULL) return 2;
     RUN(write_then_read_back);
     RUN(missing_and_corrupt_files);
     RUN(validate_checks_format_and_version);
     RUN(write_into_missing_directory_fails_cleanly);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        return 2;
+    if (system(cmd) != 0) return 2;
     RETURN_SUMMARY();
 }

@@ -7,21 +7,24 @@
 
 /* A small deterministic generator, so a failure reproduces. */
 static uint64_t rng_state = 88172645463325252ULL;
-static uint64_t next_random(void) {
+static uint64_t next_random(void)
+{
     rng_state ^= rng_state << 13;
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return rng_state;
 }
 
-static int by_value(const void *a, const void *b) {
+static int by_value(const void *a, const void *b)
+{
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
 /* The definition, read straight: value number ceil(p/100 * n) of the sorted
  * values, with p/100 * n computed exactly as a fraction. */
-static double brute_force(const double *values, size_t n, uint32_t pct_x100) {
+static double brute_force(const double *values, size_t n, uint32_t pct_x100)
+{
     double *sorted = malloc(n * sizeof *sorted);
     memcpy(sorted, values, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, by_value);
@@ -37,7 +40,8 @@ static const uint32_t percentiles[] = {0, 100, 5000, 9000, 9500, 9900, 9990, 100
 #define N_PERCENTILES (sizeof percentiles / sizeof *percentiles)
 
 /* Fill values with n random values of a given shape. */
-static void fill(double *values, size_t n, int shape) {
+static void fill(double *values, size_t n, int shape)
+{
     for (size_t i = 0; i < n; i++) {
         uint64_t r = next_random();
         switch (shape) {
@@ -53,7 +57,8 @@ static void fill(double *values, size_t n, int shape) {
     }
 }
 
-static void check_against_brute_force(size_t n, int shape, double tolerance) {
+static void check_against_brute_force(size_t n, int shape, double tolerance)
+{
     double *values = malloc(n * sizeof *values);
     fill(values, n, shape);
     sketch s;
@@ -66,29 +71,32 @@ static void check_against_brute_force(size_t n, int shape, double tolerance) {
         double got = sketch_percentile(&s, percentiles[i]);
         bool ok = tolerance == 0 ? got == want : fabs(got - want) <= tolerance * fabs(want);
         if (!ok)
-            fprintf(stderr, "n=%zu shape=%d p=%u: got %.17g want %.17g\n", n, shape,
-                    percentiles[i], got, want);
+            fprintf(stderr, "n=%zu shape=%d p=%u: got %.17g want %.17g\n", n, shape, percentiles[i],
+                    got, want);
         CHECK(ok);
     }
     sketch_free(&s);
     free(values);
 }
 
-TEST(exact_up_to_the_bound) {
+TEST(exact_up_to_the_bound)
+{
     size_t sizes[] = {1, 2, 3, 7, 20, 100, 999, SKETCH_EXACT_MAX};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         for (int shape = 0; shape < 3; shape++)
             check_against_brute_force(sizes[i], shape, 0);
 }
 
-TEST(within_one_percent_past_the_bound) {
+TEST(within_one_percent_past_the_bound)
+{
     size_t sizes[] = {SKETCH_EXACT_MAX + 1, 5000, 100000};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         for (int shape = 0; shape < 3; shape++)
             check_against_brute_force(sizes[i], shape, 0.01);
 }
 
-TEST(rank_is_computed_in_integers) {
+TEST(rank_is_computed_in_integers)
+{
     /* 0.95 * 20 is 19.000000000000004 in doubles: p95 of 1..20 is 19, not 20. */
     sketch s;
     sketch_init(&s);
@@ -101,7 +109,8 @@ TEST(rank_is_computed_in_integers) {
     sketch_free(&s);
 }
 
-TEST(empty_and_nan) {
+TEST(empty_and_nan)
+{
     sketch s;
     sketch_init(&s);
     CHECK(isnan(sketch_percentile(&s, 5000)));
@@ -112,7 +121,8 @@ TEST(empty_and_nan) {
     sketch_free(&s);
 }
 
-TEST(order_does_not_matter) {
+TEST(order_does_not_matter)
+{
     size_t n = 20000;
     double *values = malloc(n * sizeof *values);
     fill(values, n, 1);
@@ -131,7 +141,8 @@ TEST(order_does_not_matter) {
     free(values);
 }
 
-TEST(memory_is_bounded) {
+TEST(memory_is_bounded)
+{
     sketch s;
     sketch_init(&s);
     for (int i = 0; i < 200000; i++)
@@ -145,11 +156,13 @@ TEST(memory_is_bounded) {
     sketch_free(&s);
 }
 
-static bool same(double a, double b) {
+static bool same(double a, double b)
+{
     return a == b || (isnan(a) && isnan(b));
 }
 
-static void round_trip(size_t n) {
+static void round_trip(size_t n)
+{
     double *values = malloc(n * sizeof *values);
     fill(values, n, 2);
     sketch s, t;
@@ -177,14 +190,16 @@ static void round_trip(size_t n) {
     free(values);
 }
 
-TEST(json_round_trip) {
+TEST(json_round_trip)
+{
     round_trip(0);
     round_trip(10);
     round_trip(SKETCH_EXACT_MAX);
     round_trip(3000);
 }
 
-TEST(json_rejects_inconsistent_state) {
+TEST(json_rejects_inconsistent_state)
+{
     const char *bad[] = {
         "{}",
         "{\"n\":2,\"exact\":[1]}",
@@ -205,7 +220,8 @@ TEST(json_rejects_inconsistent_state) {
     }
 }
 
-int main(void) {
+int main(void)
+{
     RUN(exact_up_to_the_bound);
     RUN(within_one_percent_past_the_bound);
     RUN(rank_is_computed_in_integers);

@@ -12,28 +12,35 @@ static struct agg_spec spec;
 static strbuf emitted = STRBUF_INIT; /* every result, one line each */
 static int n_emitted;
 
-static void collect(void *ctx, const struct window_result *r) {
+static void collect(void *ctx, const struct window_result *r)
+{
     (void)ctx;
     window_result_format(&emitted, r);
     n_emitted++;
 }
 
-static void reset_output(void) {
+static void reset_output(void)
+{
     sb_reset(&emitted);
     sb_puts(&emitted, "");
     n_emitted = 0;
 }
 
-static struct window_config config(void) {
-    struct window_config cfg = {.size_ms = MIN, .slide_ms = MIN, .max_delay_ms = 0,
-                                .max_future_ms = 3600000, .spec = &spec};
+static struct window_config config(void)
+{
+    struct window_config cfg = {.size_ms = MIN,
+                                .slide_ms = MIN,
+                                .max_delay_ms = 0,
+                                .max_future_ms = 3600000,
+                                .spec = &spec};
     strcpy(cfg.key_name, "k");
     return cfg;
 }
 
 /* Add an event with key k (integer) at time t (ms), fare/distance/duration v. */
 static enum window_verdict add_at(window_set *ws, int64_t k, int64_t t, double v,
-                                  const struct window_source *src, int64_t now) {
+                                  const struct window_source *src, int64_t now)
+{
     struct window_key key = {.num = k};
     double values[3] = {v, v, v};
     struct window_span span;
@@ -42,11 +49,13 @@ static enum window_verdict add_at(window_set *ws, int64_t k, int64_t t, double v
 
 static const int64_t NOW = 1700000000000LL; /* a wall clock well after the events */
 
-static bool contains(const char *needle) {
+static bool contains(const char *needle)
+{
     return emitted.data != NULL && strstr(emitted.data, needle) != NULL;
 }
 
-TEST(tumbling_closes_in_end_then_key_order) {
+TEST(tumbling_closes_in_end_then_key_order)
+{
     struct window_config cfg = config();
     window_set *ws = window_set_new(&cfg, collect, NULL);
     reset_output();
@@ -56,7 +65,8 @@ TEST(tumbling_closes_in_end_then_key_order) {
     CHECK_INT(n_emitted, 2);
     /* Key 9 before key 10: numeric order, not text order. */
     CHECK(strstr(emitted.data, "\"k\":9,") < strstr(emitted.data, "\"k\":10,"));
-    CHECK(contains("\"windowStart\":\"1970-01-01T00:00:00Z\",\"windowEnd\":\"1970-01-01T00:01:00Z\""));
+    CHECK(contains(
+        "\"windowStart\":\"1970-01-01T00:00:00Z\",\"windowEnd\":\"1970-01-01T00:01:00Z\""));
     CHECK_INT(window_count(ws), 1);
     reset_output();
     window_close_all(ws);
@@ -66,7 +76,8 @@ TEST(tumbling_closes_in_end_then_key_order) {
     window_set_free(ws);
 }
 
-TEST(string_keys_after_integers_bytewise) {
+TEST(string_keys_after_integers_bytewise)
+{
     struct window_config cfg = config();
     window_set *ws = window_set_new(&cfg, collect, NULL);
     reset_output();
@@ -78,13 +89,15 @@ TEST(string_keys_after_integers_bytewise) {
     window_add(ws, &a, 10, values, NULL, NOW, &span);
     add_at(ws, 500, 10, 1, NULL, NOW);
     window_close_all(ws);
-    const char *p500 = strstr(emitted.data, "\"k\":500"), *pab = strstr(emitted.data, "\"k\":\"ab\""),
+    const char *p500 = strstr(emitted.data, "\"k\":500"),
+               *pab = strstr(emitted.data, "\"k\":\"ab\""),
                *pb = strstr(emitted.data, "\"k\":\"b\"");
     CHECK(p500 && pab && pb && p500 < pab && pab < pb);
     window_set_free(ws);
 }
 
-TEST(disorder_within_delay_lands_in_its_window) {
+TEST(disorder_within_delay_lands_in_its_window)
+{
     struct window_config cfg = config();
     cfg.max_delay_ms = 5 * MIN;
     window_set *ws = window_set_new(&cfg, collect, NULL);
@@ -99,7 +112,8 @@ TEST(disorder_within_delay_lands_in_its_window) {
     window_set_free(ws);
 }
 
-TEST(past_delay_is_late_with_its_window) {
+TEST(past_delay_is_late_with_its_window)
+{
     struct window_config cfg = config();
     cfg.max_delay_ms = MIN;
     window_set *ws = window_set_new(&cfg, collect, NULL);
@@ -115,7 +129,8 @@ TEST(past_delay_is_late_with_its_window) {
     window_set_free(ws);
 }
 
-TEST(allowed_lateness_reemits_updated_result) {
+TEST(allowed_lateness_reemits_updated_result)
+{
     struct window_config cfg = config();
     cfg.allowed_lateness_ms = 2 * MIN;
     window_set *ws = window_set_new(&cfg, collect, NULL);
@@ -142,7 +157,8 @@ TEST(allowed_lateness_reemits_updated_result) {
     window_set_free(ws);
 }
 
-TEST(future_event_is_refused_and_moves_nothing) {
+TEST(future_event_is_refused_and_moves_nothing)
+{
     struct window_config cfg = config();
     window_set *ws = window_set_new(&cfg, collect, NULL);
     reset_output();
@@ -154,7 +170,8 @@ TEST(future_event_is_refused_and_moves_nothing) {
     window_set_free(ws);
 }
 
-TEST(hopping_windows_take_each_event_size_over_slide_times) {
+TEST(hopping_windows_take_each_event_size_over_slide_times)
+{
     struct window_config cfg = config();
     cfg.size_ms = 3 * MIN;
     cfg.slide_ms = MIN;
@@ -164,12 +181,15 @@ TEST(hopping_windows_take_each_event_size_over_slide_times) {
     CHECK_INT(window_count(ws), 3);
     window_close_all(ws);
     CHECK_INT(n_emitted, 3);
-    CHECK(contains("\"windowStart\":\"1970-01-01T00:08:00Z\",\"windowEnd\":\"1970-01-01T00:11:00Z\""));
-    CHECK(contains("\"windowStart\":\"1970-01-01T00:10:00Z\",\"windowEnd\":\"1970-01-01T00:13:00Z\""));
+    CHECK(contains(
+        "\"windowStart\":\"1970-01-01T00:08:00Z\",\"windowEnd\":\"1970-01-01T00:11:00Z\""));
+    CHECK(contains(
+        "\"windowStart\":\"1970-01-01T00:10:00Z\",\"windowEnd\":\"1970-01-01T00:13:00Z\""));
     window_set_free(ws);
 }
 
-TEST(partition_backlog_does_not_make_another_late) {
+TEST(partition_backlog_does_not_make_another_late)
+{
     struct window_config cfg = config();
     cfg.max_delay_ms = MIN;
     window_set *ws = window_set_new(&cfg, collect, NULL);
@@ -194,7 +214,8 @@ TEST(partition_backlog_does_not_make_another_late) {
     window_set_free(ws);
 }
 
-TEST(idle_partition_and_idle_input) {
+TEST(idle_partition_and_idle_input)
+{
     struct window_config cfg = config();
     cfg.idle_timeout_ms = 10000;
     window_set *ws = window_set_new(&cfg, collect, NULL);
@@ -215,7 +236,8 @@ TEST(idle_partition_and_idle_input) {
     window_set_free(ws);
 }
 
-TEST(emit_changed_gives_provisional_results_once) {
+TEST(emit_changed_gives_provisional_results_once)
+{
     struct window_config cfg = config();
     cfg.max_delay_ms = 10 * MIN;
     cfg.track_changes = true;
@@ -240,14 +262,16 @@ TEST(emit_changed_gives_provisional_results_once) {
 }
 
 /* Run events [from, to) of a fixed pseudo-random stream. */
-static void feed(window_set *ws, int from, int to) {
+static void feed(window_set *ws, int from, int to)
+{
     for (int i = from; i < to; i++) {
         int64_t t = (int64_t)i * 997 - (i * 7919 % 5) * 20000;
         add_at(ws, (i * 31) % 50, t, (double)(i % 977) / 3.0, NULL, NOW);
     }
 }
 
-TEST(state_round_trip_continues_exactly) {
+TEST(state_round_trip_continues_exactly)
+{
     struct window_config cfg = config();
     cfg.max_delay_ms = 90000;
     cfg.allowed_lateness_ms = 30000;
@@ -279,7 +303,8 @@ TEST(state_round_trip_continues_exactly) {
     free(uninterrupted);
 }
 
-TEST(many_keys_hash_table_keeps_every_window) {
+TEST(many_keys_hash_table_keeps_every_window)
+{
     struct window_config cfg = config();
     window_set *ws = window_set_new(&cfg, collect, NULL);
     reset_output();
@@ -293,15 +318,18 @@ TEST(many_keys_hash_table_keeps_every_window) {
     window_set_free(ws);
 }
 
-TEST(restore_rejects_bad_state) {
+TEST(restore_rejects_bad_state)
+{
     struct window_config cfg = config();
     const char *bad[] = {
         "{}",
-        "{\"watermark\":\"x\",\"highest\":null,\"assignment_known\":false,\"partitions\":[],\"windows\":[]}",
+        "{\"watermark\":\"x\",\"highest\":null,\"assignment_known\":false,\"partitions\":[],"
+        "\"windows\":[]}",
         ("{\"watermark\":null,\"highest\":null,\"assignment_known\":false,\"partitions\":[],"
          "\"windows\":[{\"key\":1,\"start\":5,\"emitted\":false,\"state\":{\"count\":1,"
          "\"fields\":[]}}]}"),
-        "{\"watermark\":null,\"highest\":null,\"assignment_known\":false,\"partitions\":[{}],\"windows\":[]}",
+        "{\"watermark\":null,\"highest\":null,\"assignment_known\":false,\"partitions\":[{}],"
+        "\"windows\":[]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         window_set *ws = window_set_new(&cfg, collect, NULL);
@@ -314,7 +342,8 @@ TEST(restore_rejects_bad_state) {
     }
 }
 
-TEST(config_check) {
+TEST(config_check)
+{
     struct window_config cfg = config();
     CHECK(window_config_check(&cfg) == NULL);
     cfg.slide_ms = 2 * MIN;
@@ -326,7 +355,8 @@ TEST(config_check) {
     CHECK(window_config_check(&cfg) != NULL);
 }
 
-int main(void) {
+int main(void)
+{
     char err[128];
     agg_spec_init(&spec);
     agg_spec_add(&spec, "tripCount=count", err, sizeof err);

@@ -4,9 +4,14 @@
 #include "unit.h"
 #include "window_result.h"
 
-static struct window_result sample(void) {
-    struct window_result r = {.key_name = "regionId", .key = "5", .start_ms = 1756627200000LL,
-                              .end_ms = 1756627260000LL, .final = true, .n_metrics = 3};
+static struct window_result sample(void)
+{
+    struct window_result r = {.key_name = "regionId",
+                              .key = "5",
+                              .start_ms = 1756627200000LL,
+                              .end_ms = 1756627260000LL,
+                              .final = true,
+                              .n_metrics = 3};
     strcpy(r.metrics[0].name, "tripCount");
     r.metrics[0].value = 12;
     strcpy(r.metrics[1].name, "totalDistance");
@@ -16,7 +21,8 @@ static struct window_result sample(void) {
     return r;
 }
 
-TEST(format_matches_the_spec_layout) {
+TEST(format_matches_the_spec_layout)
+{
     struct window_result r = sample();
     strbuf sb = STRBUF_INIT;
     window_result_format(&sb, &r);
@@ -26,7 +32,8 @@ TEST(format_matches_the_spec_layout) {
     sb_free(&sb);
 }
 
-TEST(string_key_is_escaped_and_parses_back) {
+TEST(string_key_is_escaped_and_parses_back)
+{
     struct window_result r = sample();
     strcpy(r.key, "zone \"A\"\\1");
     r.key_is_string = true;
@@ -49,15 +56,19 @@ TEST(string_key_is_escaped_and_parses_back) {
     sb_free(&sb);
 }
 
-TEST(parse_rejects_what_is_not_a_result) {
+TEST(parse_rejects_what_is_not_a_result)
+{
     const char *bad[] = {
         "",
         "[1]",
         "{\"regionId\":5}",
         "{\"regionId\":5,\"windowStart\":\"x\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
-        "{\"regionId\":[],\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
-        "{\"regionId\":5,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\",\"m\":\"1\"}",
-        "{\"regionId\":5,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\",\"final\":1}",
+        "{\"regionId\":[],\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:"
+        "01:00Z\"}",
+        "{\"regionId\":5,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
+        "00Z\",\"m\":\"1\"}",
+        "{\"regionId\":5,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
+        "00Z\",\"final\":1}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct window_result r;
@@ -130,7 +141,8 @@ TEST(numbers_print_as_printf_15g)
     CHECK_STR(got, "1e+300");
 }
 
-TEST(camel_case_of_field_names) {
+TEST(camel_case_of_field_names)
+{
     char out[64];
     camel_case("region_id", out, sizeof out);
     CHECK_STR(out, "regionId");
@@ -142,7 +154,8 @@ TEST(camel_case_of_field_names) {
     CHECK_STR(out, "reg");
 }
 
-int main(void) {
+int main(void)
+{
     RUN(format_matches_the_spec_layout);
     RUN(string_key_is_escaped_and_parses_back);
     RUN(parse_rejects_what_is_not_a_result);
