@@ -197,6 +197,15 @@ EOF
     [[ "$output" == *"SUCCESS: $(dashboard_exprs | wc -l) rules found"* ]]
 }
 
+@test "every Grafana variable a panel uses is defined by its dashboard or built in" {
+    for d in "$DASHBOARDS"/*.json; do
+        used=$(dashboard_exprs "$d" | grep -oE '\$[A-Za-z_]+' | tr -d '$' | sort -u)
+        defined=$(jq -r '.templating.list[].name' "$d"; printf '%s\n' __rate_interval __interval __range)
+        undefined=$(comm -23 <(echo "$used" | sed '/^$/d') <(echo "$defined" | sort -u))
+        [ -z "$undefined" ] || { echo "${d##*/}: undefined variables: $undefined"; return 1; }
+    done
+}
+
 @test "dashboard expressions use only documented metric names" {
     names=$(dashboard_exprs | metric_names_in)
     [ -n "$names" ]
