@@ -88,9 +88,10 @@ static bool is_blank(const char *line, size_t len)
 }
 
 static void fill_broken(csv_record *rec, const char *raw, size_t raw_len, uint64_t line,
-                        const char *why)
+                        size_t column, const char *why)
 {
-    *rec = (csv_record){.raw = raw, .raw_len = raw_len, .line = line, .error = why};
+    *rec = (csv_record){.raw = raw, .raw_len = raw_len, .line = line, .error = why,
+                        .error_column = column};
 }
 
 static void fill_fields(csv_splitter *s, csv_record *rec)
@@ -128,17 +129,20 @@ bool csv_splitter_feed(csv_splitter *s, const char *line, size_t len, uint64_t l
         raw_len = s->raw.len;
     }
     uint64_t first = s->first_line;
+    /* The fields libcsv completed; a break happened in the one after them. */
+    size_t column = s->nfields;
 
     if (!parsed) {
         reset(s);
-        fill_broken(rec, raw, raw_len, first, "stray quote: a quote inside an unquoted field or text after a closing quote");
+        fill_broken(rec, raw, raw_len, first, column,
+                    "stray quote: a quote inside an unquoted field or text after a closing quote");
         return true;
     }
     if (!s->row_ended) {
         /* Only an open quoted field keeps a fed line from ending its row. */
         if (!s->multiline) {
             reset(s);
-            fill_broken(rec, raw, raw_len, first, "unterminated quoted field");
+            fill_broken(rec, raw, raw_len, first, column, "unterminated quoted field");
             return true;
         }
         if (!s->pending) {
@@ -149,7 +153,7 @@ bool csv_splitter_feed(csv_splitter *s, const char *line, size_t len, uint64_t l
         sb_putc(&s->raw, '\n');
         if (s->raw.len > LINE_MAX_BYTES) {
             reset(s);
-            fill_broken(rec, s->raw.data, LINE_MAX_BYTES, first, "record longer than 1 MiB");
+            fill_broken(rec, s->raw.data, LINE_MAX_BYTES, first, SIZE_MAX, "record longer than 1 MiB");
             rec->too_long = true;
             return true;
         }
@@ -158,11 +162,11 @@ bool csv_splitter_feed(csv_splitter *s, const char *line, size_t len, uint64_t l
     s->pending = false;
     if (s->bare_cr) {
         reset(s);
-        fill_broken(rec, raw, raw_len, first, "carriage return inside a record");
+        fill_broken(rec, raw, raw_len, first, SIZE_MAX, "carriage return inside a record");
         return true;
     }
     if (s->nfields > CSV_MAX_FIELDS) {
-        fill_broken(rec, raw, raw_len, first, "more than 1024 fields");
+        fill_broken(rec, raw, raw_len, first, SIZE_MAX, "more than 1024 fields");
         return true;
     }
     *rec = (csv_record){.raw = raw, .raw_len = raw_len, .line = first};
@@ -175,7 +179,7 @@ void csv_splitter_too_long(csv_splitter *s, const char *line, size_t len, uint64
 {
     uint64_t first = s->pending ? s->first_line : line_no;
     reset(s);
-    fill_broken(rec, line, len, first, "line longer than 1 MiB");
+    fill_broken(rec, line, len, first, SIZE_MAX, "line longer than 1 MiB");
     rec->too_long = true;
 }
 
@@ -185,7 +189,8 @@ bool csv_splitter_finish(csv_splitter *s, csv_record *rec)
     reset(s);
     if (!open) return false;
     /* raw ends with the '\n' added after its last line. */
-    fill_broken(rec, s->raw.data, s->raw.len - 1, s->first_line, "unterminated quoted field");
+    fill_broken(rec, s->raw.data, s->raw.len - 1, s->first_line, s->nfields,
+                "unterminated quoted field");
     return true;
 }
 
@@ -196,13 +201,15 @@ struct packed_header {
     size_t nfields;
     size_t raw_len;
     const char *error; /* always a string literal, so the pointer keeps */
+    size_t error_column;
     bool too_long;
 };
 
 size_t csv_record_pack(strbuf *arena, const csv_record *rec)
 {
     size_t start = arena->len;
-    struct packed_header h = {rec->line, rec->nfields, rec->raw_len, rec->error, rec->too_long};
+    struct packed_header h = {rec->line, rec->nfields, rec->raw_len, rec->error, rec->error_column,
+                              rec->too_long};
     sb_append(arena, &h, sizeof h);
     sb_append(arena, rec->raw, rec->raw_len);
     for (size_t i = 0; i < rec->nfields; i++) {
@@ -218,7 +225,8 @@ void csv_record_unpack(const char *p, csv_record *rec, csv_field *fields)
     memcpy(&h, p, sizeof h);
     p += sizeof h;
     *rec = (csv_record){.raw = p, .raw_len = h.raw_len, .line = h.line, .error = h.error,
-                        .too_long = h.too_long, .fields = fields, .nfields = h.nfields};
+                        .error_column = h.error_column, .too_long = h.too_long,
+                        .fields = fields, .nfields = h.nfields};
     p += h.raw_len;
     for (size_t i = 0; i < h.nfields; i++) {
         memcpy(&fields[i].len, p, sizeof fields[i].len);
@@ -324,7 +332,8 @@ int csv_layout_init(csv_layout *l, const csv_record *header, const char *time_fi
     l->ncols = n;
     l->omit = calloc(n + 1, sizeof *l->omit);
     l->key_off = malloc((n + 1) * sizeof *l->key_off);
-    if (!l->omit || !l->key_off) abort();
+    l->colname_off = malloc((n + 1) * sizeof *l->colname_off);
+    if (!l->omit || !l->key_off || !l->colname_off) abort();
     if (l->kind == CSV_LAYOUT_V1)
         for (size_t i = 0; i < V1_COLS; i++) l->omit[l->col[i]] = true;
     /* A repeated name would repeat a member: the first column wins. */
@@ -334,6 +343,9 @@ int csv_layout_init(csv_layout *l, const csv_record *header, const char *time_fi
         l->key_off[i] = l->keys.len;
         ndjson_append_string(&l->keys, names[i].s, names[i].len);
         sb_putc(&l->keys, ':');
+        l->colname_off[i] = l->colnames.len;
+        sb_append(&l->colnames, names[i].s, names[i].len);
+        sb_putc(&l->colnames, '\0');
     }
     l->key_off[n] = l->keys.len;
     /* NYC trip ids are "<label>:<line>": keep the JSON string of "<label>:"
@@ -351,6 +363,8 @@ void csv_layout_free(csv_layout *l)
 {
     free(l->omit);
     free(l->key_off);
+    free(l->colname_off);
+    sb_free(&l->colnames);
     free(l->time_name);
     sb_free(&l->keys);
     sb_free(&l->trip_id_prefix);
@@ -384,15 +398,28 @@ static int fail(struct csv_row_error *err, enum dlq_error type, const char *fiel
     return -1;
 }
 
+/* The header name of column i, or NULL past the last column. */
+static const char *column_name(const csv_layout *l, size_t i)
+{
+    return i < l->ncols ? l->colnames.data + l->colname_off[i] : NULL;
+}
+
 /* The checks every row passes before its fields mean anything. */
 static int check_record(const csv_layout *l, const csv_record *rec, struct csv_row_error *err)
 {
-    if (rec->error)
-        return fail(err, rec->too_long ? DLQ_LINE_TOO_LONG : DLQ_CSV_PARSE_ERROR, NULL, "%s",
-                    rec->error);
-    if (rec->nfields != l->ncols)
-        return fail(err, DLQ_CSV_PARSE_ERROR, NULL, "expected %zu fields as in the header, found %zu",
-                    l->ncols, rec->nfields);
+    if (rec->error) {
+        enum dlq_error type = rec->too_long ? DLQ_LINE_TOO_LONG : DLQ_CSV_PARSE_ERROR;
+        const char *column = column_name(l, rec->error_column);
+        if (!column) return fail(err, type, NULL, "%s", rec->error);
+        return fail(err, type, column, "%s: %s", column, rec->error);
+    }
+    if (rec->nfields < l->ncols)
+        return fail(err, DLQ_CSV_PARSE_ERROR, column_name(l, rec->nfields),
+                    "expected %zu fields as in the header, found %zu: %s is missing", l->ncols,
+                    rec->nfields, column_name(l, rec->nfields));
+    if (rec->nfields > l->ncols)
+        return fail(err, DLQ_CSV_PARSE_ERROR, NULL,
+                    "expected %zu fields as in the header, found %zu", l->ncols, rec->nfields);
     /* Fields are cut from raw at ASCII bytes, so valid raw means valid fields. */
     if (!utf8_valid(rec->raw, rec->raw_len))
         return fail(err, DLQ_CSV_PARSE_ERROR, NULL, "the row is not valid UTF-8");

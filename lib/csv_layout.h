@@ -38,6 +38,8 @@ typedef struct csv_record {
     size_t raw_len;
     uint64_t line;     /* physical line number of its first line, from 1 */
     const char *error; /* NULL, or why the bytes are not a CSV record */
+    size_t error_column; /* with error: the column (from 0) where the bytes
+                          * broke, or SIZE_MAX when no one column did */
     bool too_long;     /* longer than LINE_MAX_BYTES: raw holds only its start */
 } csv_record;
 
@@ -100,6 +102,8 @@ typedef struct csv_layout {
                             * v1 col[], or a name repeating an earlier one) */
     strbuf keys;           /* every column name as a JSON member key "name": */
     size_t *key_off;       /* ncols + 1 offsets into keys */
+    strbuf colnames;       /* every column name as a C string, back to back */
+    size_t *colname_off;   /* ncols offsets into colnames */
     strbuf trip_id_prefix; /* NYC: the JSON string "<label>: without its closing quote */
 } csv_layout;
 
@@ -137,8 +141,10 @@ struct csv_pass {
 };
 
 /* The event time of rec (unshifted) into *ms. Returns 0, or -1 with *err
- * filled: a broken record, a wrong field count, bytes that are not UTF-8, a
- * time that is empty or does not parse. */
+ * filled: a broken record (the field is the column where it broke), a wrong
+ * field count (the field is the first missing column, none when there are
+ * too many), bytes that are not UTF-8, a time that is empty or does not
+ * parse. */
 int csv_layout_event_time(const csv_layout *l, const csv_record *rec, int64_t *ms,
                           struct csv_row_error *err);
 

@@ -27,6 +27,7 @@ static void check_pack_round_trip(const csv_record *rec)
     csv_record_unpack(arena.data + off, &back, unpacked_fields);
     if (back.line != rec->line || back.nfields != rec->nfields || back.raw_len != rec->raw_len ||
         back.error != rec->error || back.too_long != rec->too_long ||
+        (rec->error && back.error_column != rec->error_column) ||
         memcmp(back.raw, rec->raw, rec->raw_len) != 0)
         abort();
     for (size_t i = 0; i < rec->nfields; i++)

@@ -51,13 +51,17 @@ TEST(splitter_broken_rows_do_not_spoil_the_next)
     csv_record r;
     CHECK(csv_splitter_feed(s, "a,b\"c,d", 7, 1, &r));
     CHECK(r.error != NULL);
-    CHECK(csv_splitter_feed(s, "a,\"b\"c,d", 8, 2, &r));
+    CHECK_INT(r.error_column, 1);
+    CHECK(csv_splitter_feed(s, "a,x,\"b\"c,d", 10, 2, &r));
     CHECK(r.error != NULL);
-    CHECK(csv_splitter_feed(s, "a,\"open,d", 9, 3, &r));
+    CHECK_INT(r.error_column, 2);
+    CHECK(csv_splitter_feed(s, "\"open,d", 7, 3, &r));
     CHECK(r.error != NULL);
+    CHECK_INT(r.error_column, 0);
     CHECK_INT(r.line, 3);
     CHECK(csv_splitter_feed(s, "a,b\rc,d", 7, 4, &r));
     CHECK(r.error != NULL);
+    CHECK_INT(r.error_column, SIZE_MAX);
     CHECK(csv_splitter_feed(s, "e,f", 3, 5, &r));
     CHECK(r.error == NULL);
     CHECK_INT(r.nfields, 2);
@@ -85,6 +89,7 @@ TEST(splitter_multiline_records)
     CHECK(!csv_splitter_feed(s, "\"never closed", 13, 7, &r));
     CHECK(csv_splitter_finish(s, &r));
     CHECK(r.error != NULL);
+    CHECK_INT(r.error_column, 0);
     CHECK_INT(r.line, 7);
     CHECK_INT(r.raw_len, 13);
     CHECK(!csv_splitter_finish(s, &r));
@@ -146,6 +151,12 @@ TEST(pack_and_unpack_round_trip)
     CHECK_INT(back.raw_len, 8);
     CHECK(memcmp(back.raw, "a,\"b,c\",", 8) == 0);
     CHECK(back.error == NULL);
+    CHECK(csv_splitter_feed(s, "x,\"y", 4, 43, &r));
+    off = csv_record_pack(&arena, &r);
+    csv_record_unpack(arena.data + off, &back, fields);
+    CHECK(back.error == r.error);
+    CHECK_INT(back.error_column, 1);
+    CHECK_INT(back.line, 43);
     sb_free(&arena);
     csv_splitter_free(s);
 }
@@ -281,13 +292,17 @@ TEST(v1_rows_that_are_not_events)
     CHECK(strstr(e.reason, "yesterday") != NULL);
     map_line(&l, "t1,5,2025-08-31T08:00:02Z,1,60", 0, 0, &e, &ms);
     CHECK_INT(e.type, DLQ_CSV_PARSE_ERROR);
-    CHECK(e.field == NULL);
+    CHECK_STR(e.field, "distance");
     CHECK(strstr(e.reason, "found 5") != NULL);
+    map_line(&l, "t1,5,2025-08-31T08:00:02Z,1,60,1,1", 0, 0, &e, &ms);
+    CHECK(e.field == NULL);
+    CHECK(strstr(e.reason, "found 7") != NULL);
     map_line(&l, "t\xff,5,2025-08-31T08:00:02Z,1,60,1", 0, 0, &e, &ms);
     CHECK(strstr(e.reason, "UTF-8") != NULL);
     map_line(&l, "t1,\"5,2025-08-31T08:00:02Z,1,60,1", 0, 0, &e, &ms);
     CHECK_INT(e.type, DLQ_CSV_PARSE_ERROR);
-    CHECK(e.field == NULL);
+    CHECK_STR(e.field, "region_id");
+    CHECK_STR(e.reason, "region_id: unterminated quoted field");
     csv_layout_free(&l);
 }
 
