@@ -144,6 +144,10 @@ int window_event_reader_init(struct window_event_reader *r, const char *key_fiel
         r->value_at[i] = ev_fields_add(&r->names, spec->fields[i]);
         ok = ok && r->value_at[i] >= 0;
     }
+    ev_fields_init(&r->coordinate_names);
+    ev_fields_add(&r->coordinate_names, "topic");     /* 0 */
+    ev_fields_add(&r->coordinate_names, "partition"); /* 1 */
+    ev_fields_add(&r->coordinate_names, "offset");    /* 2 */
     return ok ? 0 : -1;
 }
 
@@ -151,6 +155,29 @@ void window_event_reader_free(struct window_event_reader *r)
 {
     sb_free(&r->key_scratch);
     sb_free(&r->time_scratch);
+    sb_free(&r->topic_scratch);
+}
+
+/* The lean reading of a "_kafka" member; false when it is not the object
+ * read_coordinates() accepts (the tree path then decides). */
+static bool read_plain_coordinates(struct window_event_reader *r, const struct ev_value *kafka,
+                                   struct window_source *src)
+{
+    struct ev_scan *scan = &r->coordinate_scan;
+    if (kafka->kind != EV_OBJECT ||
+        ev_scan(kafka->text, kafka->len, &r->coordinate_names, scan) != 0)
+        return false;
+    const struct ev_value *topic = &scan->value[0], *partition = &scan->value[1],
+                          *offset = &scan->value[2];
+    if (topic->kind != EV_STRING || partition->kind != EV_INTEGER || offset->kind != EV_INTEGER)
+        return false;
+    int64_t number = ev_integer(partition), at = ev_integer(offset);
+    if (number < 0 || number > INT32_MAX || at < 0) return false;
+    src->topic = ev_string(topic, &r->topic_scratch, &src->topic_len);
+    if (src->topic_len >= WINDOW_TOPIC_MAX) return false;
+    src->partition = (int32_t)number;
+    src->offset = at;
+    return true;
 }
 
 /* The lean pass: true when the line is a plain event and out holds it. */
@@ -159,9 +186,13 @@ static bool read_plain_event(struct window_event_reader *r, const char *line, si
 {
     struct ev_scan *scan = &r->scan;
     if (ev_scan(line, len, &r->names, scan) != 0 || scan->top != EV_OBJECT ||
-        scan->value[r->kafka_at].kind != EV_ABSENT ||
         scan->value[r->assignment_at].kind != EV_ABSENT || scan->value[r->raw_at].kind != EV_ABSENT)
         return false;
+    const struct ev_value *kafka = &scan->value[r->kafka_at];
+    if (kafka->kind != EV_ABSENT) {
+        if (!read_plain_coordinates(r, kafka, &out->source)) return false;
+        out->has_source = true;
+    }
     const struct ev_value *key = &scan->value[r->key_at];
     const struct ev_value *time = &scan->value[r->time_at];
     if (time->kind != EV_STRING) return false;

@@ -58,7 +58,9 @@ struct window_event_reader {
     struct ev_fields names;
     int key_at, time_at, kafka_at, assignment_at, raw_at, value_at[AGG_MAX_FIELDS];
     struct ev_scan scan;
-    strbuf key_scratch, time_scratch;
+    struct ev_fields coordinate_names; /* topic, partition, offset of "_kafka" */
+    struct ev_scan coordinate_scan;
+    strbuf key_scratch, time_scratch, topic_scratch;
 };
 
 /* Prepare r to read key_field, time_field and the fields of spec (which must
@@ -68,11 +70,11 @@ int window_event_reader_init(struct window_event_reader *r, const char *key_fiel
 void window_event_reader_free(struct window_event_reader *r);
 
 /* Read one line (without its '\n') into out. Always fills out; release it
- * with window_line_clear() before the next call. A plain, well-formed event
- * is read by one pass of the lean reader (event_reader.h, which accepts
- * exactly what jansson accepts); anything else (Kafka members, control
- * lines, a line to refuse) takes window_line_parse_tree(), so the answer
- * is always that of jansson. */
+ * with window_line_clear() before the next call. A well-formed event, with
+ * or without well-formed "_kafka" coordinates, is read by the lean reader
+ * (event_reader.h, which accepts exactly what jansson accepts); anything
+ * else (control lines, a line to refuse) takes window_line_parse_tree(), so
+ * the answer is always that of jansson. */
 void window_line_parse(struct window_event_reader *r, const char *line, size_t len,
                        struct window_line *out);
 

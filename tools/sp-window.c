@@ -22,7 +22,9 @@
 #include "window_event.h"
 #include "window_result.h"
 
-#define CHECK_EVERY_LINES 256 /* under load, look at the clocks this often */
+/* Under load, act on the clocks (provisional results, checkpoints, flushing)
+ * this often: a slow trickle of lines must not keep results in a buffer. */
+#define CLOCK_CHECK_MS 50
 
 struct options {
     const char *key_field, *time_field;
@@ -44,7 +46,7 @@ struct run {
     char config[1024];
     uint64_t plain_records; /* lines without Kafka coordinates consumed: the replay skip count */
     uint64_t skip_records;  /* restored from the checkpoint */
-    int64_t last_checkpoint_mono, last_checkpoint_wall, last_emit_mono;
+    int64_t last_checkpoint_mono, last_checkpoint_wall, last_emit_mono, last_clock_mono;
     bool downstream_gone; /* EPIPE: end quietly, without a checkpoint */
     bool output_failed;
     bool input_failed;
@@ -333,10 +335,12 @@ static void update_gauges(struct run *run)
 }
 
 /* What the clocks ask for: idle timeouts, provisional results, checkpoints,
- * metrics. Called when input is idle and every CHECK_EVERY_LINES lines. */
+ * metrics, and the flush that keeps output from waiting. Called when input
+ * is idle and every CLOCK_CHECK_MS while lines keep coming. */
 static void on_clock(struct run *run)
 {
     int64_t mono = monotonic_ms();
+    run->last_clock_mono = mono;
     window_tick(run->windows, wallclock_ms());
     if (run->opt->emit_every_ms > 0 && mono - run->last_emit_mono >= run->opt->emit_every_ms) {
         window_emit_changed(run->windows);
@@ -344,6 +348,7 @@ static void on_clock(struct run *run)
         run->last_emit_mono = mono;
     }
     if (mono - run->last_checkpoint_mono >= run->opt->checkpoint_interval_ms) save_checkpoint(run);
+    flush_all(run);
     update_gauges(run);
     metrics_tick(run->metrics);
 }
@@ -411,14 +416,12 @@ static bool read_input(struct run *run, int fd, const char *name)
         timeout = (int)run->opt->emit_every_ms;
     line_reader *reader = line_reader_new(fd);
     int64_t now = wallclock_ms();
-    uint64_t since_check = 0;
     bool finished = false;
     while (sp_running) {
         const char *line;
         size_t len;
         enum line_status status = line_reader_next(reader, &line, &len, timeout);
         if (status == LINE_IDLE) {
-            flush_all(run);
             on_clock(run);
             now = wallclock_ms();
             continue;
@@ -437,8 +440,7 @@ static bool read_input(struct run *run, int fd, const char *name)
             if (run->plain_records++ < run->skip_records) continue;
         }
         handle_line(run, &run->events, line, len, status, line_reader_line_number(reader), now);
-        if (++since_check == CHECK_EVERY_LINES) {
-            since_check = 0;
+        if (monotonic_ms() - run->last_clock_mono >= CLOCK_CHECK_MS) {
             on_clock(run);
             now = wallclock_ms();
         }
@@ -512,7 +514,7 @@ int main(int argc, char **argv)
     if (window_event_reader_init(&run.events, opt.key_field, opt.time_field, &opt.spec) != 0)
         diag_fatal(EX_USAGE, "a field name is too long or there are too many fields");
     if (opt.checkpoint_path != NULL) restore_checkpoint(&run);
-    run.last_checkpoint_mono = run.last_emit_mono = monotonic_ms();
+    run.last_checkpoint_mono = run.last_emit_mono = run.last_clock_mono = monotonic_ms();
 
     bool finished = read_inputs(&run, argc - optind, argv + optind);
     if (finished && !run.downstream_gone) window_close_all(run.windows);

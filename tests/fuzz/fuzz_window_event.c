@@ -44,6 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!same_value(lean.values[i], tree.values[i])) abort();
     }
     if (lean.kind == WINDOW_LINE_BAD && lean.error != tree.error) abort();
+    if (lean.has_source != tree.has_source) abort();
+    if (lean.has_source &&
+        (lean.source.partition != tree.source.partition ||
+         lean.source.offset != tree.source.offset ||
+         lean.source.topic_len != tree.source.topic_len ||
+         memcmp(lean.source.topic, tree.source.topic, tree.source.topic_len) != 0))
+        abort();
     window_line_clear(&lean);
     window_line_clear(&tree);
     return 0;
