@@ -324,6 +324,7 @@ EOF
     [ "${lines[1]}" = '["JSON_PARSE_ERROR",{"topic":"events","partition":1,"offset":42},"not json at all"]' ]
     # _kafka not first: not coordinates, the line number stays.
     [[ ${lines[2]} == '["SCHEMA_VIOLATION",{"line":5},'* ]]
+    [ "${#lines[@]}" -eq 3 ]
     # The control line is not an event.
     grep -qx 'sp_events_in_total{tool="sp-validate"} 4' m.prom
 }
@@ -337,6 +338,7 @@ EOF
         python3 -c 'import sys; sys.stdout.write("{" + " " * (2 << 20) + "}\n")'
     } >in.ndjson
     sp-validate --dlq dlq.ndjson --metrics-file m.prom <in.ndjson >out.ndjson
+    [ $(($(count_lines out.ndjson) + $(count_lines dlq.ndjson))) -eq 7 ]
     value() { awk -v m="$1" 'index($0, m) == 1 { print $NF }' m.prom; }
     [ "$(value 'sp_events_in_total{')" -eq 7 ]
     [ "$(value 'sp_events_out_total{')" -eq "$(count_lines out.ndjson)" ]
@@ -354,6 +356,7 @@ EOF
     run --separate-stderr sp-validate -q good.ndjson - bad.ndjson <good.ndjson
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 2 ]
+    [ "$(grep -c . <<<"$stderr")" -eq 1 ]
     [ "$(jq -r .error_reason <<<"$stderr")" = "region_id: 0 is below the minimum 1" ]
     [ "$(jq -r .source.line <<<"$stderr")" = 1 ]
 }
@@ -367,6 +370,7 @@ EOF
     cat fifo >from_fifo &
     sp-validate --dlq fifo <bad.ndjson
     wait
+    [ "$(count_lines from_fifo)" -eq 1 ]
     [ "$(jq -r .field from_fifo)" = region_id ]
 }
 
