@@ -360,7 +360,6 @@ static void handle_line(struct run *run, struct window_event_reader *reader, con
 {
     struct window_line wl;
     struct dlq_record rec = {.original = line, .original_len = len};
-    (*run->events_in)++;
     if (status == LINE_TOO_LONG) {
         memset(&wl, 0, sizeof wl);
         rec.error = DLQ_LINE_TOO_LONG;
@@ -436,6 +435,7 @@ static bool read_input(struct run *run, int fd, const char *name)
             run->input_failed = true; /* exit with EX_IOERR, after the checkpoint */
             break;
         }
+        (*run->events_in)++; /* every line read, skipped ones included */
         if (!window_event_is_kafka_line(line, len)) {
             if (run->plain_records++ < run->skip_records) continue;
         }
