@@ -26,9 +26,11 @@ BIN       ?= bin
 
 OPT       ?= -O2
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS  += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib
+# override: a CFLAGS or CPPFLAGS given on the command line (as make check
+# does for the sanitizers) adds to these instead of dropping them.
+override CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib
 CFLAGS    ?= $(OPT) -g
-CFLAGS    += -std=c11 $(WARN) -MMD -MP
+override CFLAGS += -std=c11 $(WARN) -MMD -MP
 LDLIBS    := -Wl,--as-needed -lcsv -ljansson -lhiredis -lrdkafka -lmicrohttpd -lpthread -lm
 
 TOOLS     := $(patsubst tools/%.c,%,$(wildcard tools/sp-*.c))
@@ -123,7 +125,7 @@ install: all
 # the peers the benchmarks compare against (mlr, wrk).
 DEB_PACKAGES := make gcc clang libclang-rt-14-dev pkg-config libcsv-dev libjansson-dev \
 	libhiredis-dev librdkafka-dev libmicrohttpd-dev bats redis-server redis-tools \
-	jq curl kcat mandoc miller wrk python3 prometheus
+	jq curl kcat mandoc miller wrk python3 prometheus time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

@@ -2,29 +2,34 @@
 """measure.py RUNS INPUT CMD...: run CMD (through bash) RUNS times with stdin
 from INPUT and stdout to /dev/null; print "median_seconds max_rss_kb".
 
-The peak resident memory is the largest of any process the command started
-(getrusage of the children), so for a pipeline it is its largest stage."""
+Each run goes through GNU time, a small C program, so the peak resident
+memory reported is the command's own (for a pipeline, its largest stage)
+and not that of this Python process, whose pages a vforked child would
+otherwise count before it execs."""
 import os
-import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
 def main():
-    runs, infile, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    runs, infile, cmd = int(sys.argv[1]), sys.argv[2], " ".join(sys.argv[3:])
     times, rss = [], 0
-    for _ in range(runs):
-        with open(infile, "rb") as stdin, open(os.devnull, "wb") as devnull:
-            start = time.perf_counter()
-            proc = subprocess.run(["bash", "-c", " ".join(cmd)], stdin=stdin, stdout=devnull)
-            times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            print(f"measure.py: command failed with status {proc.returncode}: {' '.join(cmd)}",
-                  file=sys.stderr)
-            sys.exit(1)
-        rss = max(rss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    with tempfile.NamedTemporaryFile("r") as report:
+        for _ in range(runs):
+            with open(infile, "rb") as stdin, open(os.devnull, "wb") as devnull:
+                start = time.perf_counter()
+                proc = subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M",
+                                       "bash", "-c", cmd], stdin=stdin, stdout=devnull)
+                times.append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                print(f"measure.py: command failed with status {proc.returncode}: {cmd}",
+                      file=sys.stderr)
+                sys.exit(1)
+            report.seek(0)
+            rss = max(rss, int(report.read().split()[-1]))
     print(f"{statistics.median(times):.4f} {rss}")
 
 

@@ -67,13 +67,20 @@ void sb_put_i64(strbuf *sb, int64_t v)
     sb_append(sb, p, (size_t)(end - p));
 }
 
+/* Most formatted pieces are short: one pass into a stack buffer, and a
+ * second one straight into the strbuf only when that did not fit. */
 void sb_printf(strbuf *sb, const char *fmt, ...)
 {
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0) return;
+    if ((size_t)n < sizeof small) {
+        sb_append(sb, small, (size_t)n);
+        return;
+    }
     char *dst = sb_reserve(sb, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(dst, (size_t)n + 1, fmt, ap);

@@ -156,7 +156,7 @@ TEST(v1_trip_id_rules)
     memset(fifty, 'x', 50);
     snprintf(fifty_one, sizeof fifty_one, "\"%.50sy\"", fifty);
     fifty[50] = '\0';
-    char quoted[64];
+    char quoted[sizeof fifty + 2];
     snprintf(quoted, sizeof quoted, "\"%s\"", fifty);
     expect_v1("trip_id", quoted, NULL);
     snprintf(reason, sizeof reason,
