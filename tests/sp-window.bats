@@ -170,6 +170,14 @@ for i in range(5000):
     [ "$(jq .tripCount "$W/out")" -eq 1 ]
 }
 
+@test "a line over 1 MiB is a LINE_TOO_LONG dead letter and the next line still counts" {
+    python3 -c 'print("{\"region_id\":1,\"event_time\":\"2025-01-01T00:00:00Z\",\"pad\":\"" + "x" * 2000000 + "\"}")' >"$W/in"
+    ev 1 2025-01-01T00:00:01Z >>"$W/in"
+    sp-window --dlq "$W/dlq" <"$W/in" >"$W/out"
+    [ "$(jq -r .error_type "$W/dlq")" = LINE_TOO_LONG ]
+    [ "$(jq .tripCount "$W/out")" -eq 1 ]
+}
+
 @test "--agg replaces the default metrics, in the given order, over any numeric field" {
     {
         ev 3 2025-01-01T00:00:01Z 10 100
