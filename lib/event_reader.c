@@ -422,6 +422,10 @@ static bool nesting_in_object(const struct nesting *n)
     return n->is_object[i / 8] >> (i % 8) & 1;
 }
 
+/* The parser is one loop over three states, joined by goto: "value" (a value
+ * starts here), "value_done" (one just ended: close containers, record a
+ * top-level member) and "member" (a member name starts here). No recursion,
+ * so a deeply nested line costs a bit per level, not a stack frame. */
 int ev_scan(const char *text, size_t len, const struct ev_fields *fields, struct ev_scan *out)
 {
     struct scanner sc = {(const unsigned char *)text, (const unsigned char *)text,
