@@ -21,17 +21,13 @@
  * bytes. Key prefixes come from the C functions below, so the layout stays
  * written down once. */
 
-/* KEYS[1] a region's index; ARGV[1] the ttl in seconds (0: keep all);
- * ARGV[2..] window starts. Adds the starts, then drops those older than the
- * ttl counted back from the index's newest start (event time). */
-static const char SCRIPT_INDEX[] =
-    "for i = 2, #ARGV do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i]) end "
-    "local ttl = tonumber(ARGV[1]) "
-    "if ttl > 0 then "
-    "  local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES') "
-    "  if top[2] then "
-    "    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(top[2]) - ttl)) "
-    "  end "
+/* KEYS[1] a region's index; ARGV[1] the ttl in seconds. Drops the starts
+ * older than the ttl counted back from the index's newest start (event
+ * time), whichever batch wrote that newest start. */
+static const char SCRIPT_TRIM[] =
+    "local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES') "
+    "if top[2] then "
+    "  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(top[2]) - tonumber(ARGV[1]))) "
     "end "
     "return 0";
 
@@ -491,26 +487,34 @@ static int cmp_rank(const void *pa, const void *pb)
     return c;
 }
 
-/* One EVAL of SCRIPT_INDEX per region: entries[0..n) share the region and
- * are sorted by start. Duplicate starts are sent once. */
+/* Per region: one ZADD of its starts (each once), then, with a ttl, the
+ * trim. entries[0..n) share the region and are sorted by start. */
 static size_t encode_index_group(redis_batch *b, const struct index_entry *entries, size_t n,
                                  strbuf *out)
 {
     size_t distinct = 1;
     for (size_t i = 1; i < n; i++)
         distinct += entries[i].start_s != entries[i - 1].start_s;
-    resp_array(out, 5 + distinct);
-    resp_str(out, "EVAL");
-    resp_str(out, SCRIPT_INDEX);
-    resp_str(out, "1");
     sb_reset(&b->scratch);
     redis_key_index(&b->scratch, entries[0].region);
+    resp_array(out, 2 + 2 * distinct);
+    resp_str(out, "ZADD");
+    resp_bulk(out, b->scratch.data, b->scratch.len);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && entries[i].start_s == entries[i - 1].start_s)
+            continue;
+        resp_i64(out, entries[i].start_s);
+        resp_i64(out, entries[i].start_s);
+    }
+    if (b->ttl_s <= 0)
+        return 1;
+    resp_array(out, 5);
+    resp_str(out, "EVAL");
+    resp_str(out, SCRIPT_TRIM);
+    resp_str(out, "1");
     resp_bulk(out, b->scratch.data, b->scratch.len);
     resp_i64(out, b->ttl_s);
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || entries[i].start_s != entries[i - 1].start_s)
-            resp_i64(out, entries[i].start_s);
-    return 1;
+    return 2;
 }
 
 /* SADD regions with every distinct region of the (sorted) index entries. */
@@ -604,20 +608,29 @@ void redis_batch_encode(const redis_batch *cb, strbuf *out, size_t *n_commands)
     *n_commands = n;
 }
 
-int redis_batch_exec(redisContext *c, const redis_batch *b, char *err, size_t errlen)
+int redis_batch_send(redisContext *c, const redis_batch *b, size_t *n_replies, char *err,
+                     size_t errlen)
 {
     strbuf wire = STRBUF_INIT;
-    size_t n_commands;
-    redis_batch_encode(b, &wire, &n_commands);
-    int rc = redisAppendFormattedCommand(c, wire.data, wire.len) == REDIS_OK ? 0 : -1;
+    redis_batch_encode(b, &wire, n_replies);
+    int rc = redisAppendFormattedCommand(c, wire.data, wire.len);
     sb_free(&wire);
-    if (rc != 0) {
+    int done = 0;
+    while (rc == REDIS_OK && !done)
+        rc = redisBufferWrite(c, &done);
+    if (rc != REDIS_OK) {
         snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "out of memory");
         return -1;
     }
+    return 0;
+}
+
+int redis_batch_wait(redisContext *c, size_t n_replies, char *err, size_t errlen)
+{
     /* Read every reply even after an error, so the connection stays in
      * step; the first error is the one reported. */
-    for (size_t i = 0; i < n_commands; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n_replies; i++) {
         void *vreply = NULL;
         if (redisGetReply(c, &vreply) != REDIS_OK) {
             if (rc == 0)
@@ -629,7 +642,7 @@ int redis_batch_exec(redisContext *c, const redis_batch *b, char *err, size_t er
             snprintf(err, errlen, "%s", reply->str);
             rc = -1;
         }
-        if (rc == 0 && i == n_commands - 1) {
+        if (rc == 0 && i == n_replies - 1) {
             if (reply->type != REDIS_REPLY_ARRAY) {
                 snprintf(err, errlen, "transaction aborted");
                 rc = -1;
@@ -644,6 +657,14 @@ int redis_batch_exec(redisContext *c, const redis_batch *b, char *err, size_t er
         freeReplyObject(reply);
     }
     return rc;
+}
+
+int redis_batch_exec(redisContext *c, const redis_batch *b, char *err, size_t errlen)
+{
+    size_t n_replies;
+    if (redis_batch_send(c, b, &n_replies, err, errlen) != 0)
+        return -1;
+    return redis_batch_wait(c, n_replies, err, errlen);
 }
 
 /* ---- reads ---- */

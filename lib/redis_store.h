@@ -16,7 +16,9 @@
  * MULTI/EXEC pipeline per batch, with the index, rank and region updates of
  * the batch merged into one command per key, so a batch of 1000 results over
  * 10 windows and 100 regions costs about 1250 commands, not 9000. Every
- * command is idempotent, so a batch may be replayed after an error.
+ * command is idempotent, so a batch may be replayed after an error. The
+ * index trim is a small Lua script (it needs the index's newest start,
+ * which an older batch replayed later does not know).
  *
  * The reads take one round trip each (a small Lua script where a read needs
  * two steps), so sp-serve holds no state of its own. */
@@ -110,11 +112,21 @@ void redis_batch_clear(redis_batch *b);
  * Pure: this is what redis_batch_exec() sends. */
 void redis_batch_encode(const redis_batch *b, strbuf *out, size_t *n_commands);
 
-/* Send the batch and read every reply. Returns 0 when EXEC ran every command
- * without error; -1 with a reason in err otherwise (connection lost, LOADING,
- * OOM, an error inside the transaction): the caller then reconnects and
- * sends the same batch again, which is safe as every command is idempotent.
- * After -1 the context may be unusable; free it. */
+/* Send the batch (MULTI ... EXEC) without waiting for the answer, so the
+ * caller can prepare the next batch while Redis works on this one. Sets
+ * *n_replies to the replies to read with redis_batch_wait(). Returns 0, or
+ * -1 with a reason in err when the connection failed. */
+int redis_batch_send(redisContext *c, const redis_batch *b, size_t *n_replies, char *err,
+                     size_t errlen);
+
+/* Read the n_replies replies of a sent batch. Returns 0 when EXEC ran every
+ * command without error; -1 with a reason in err otherwise (connection
+ * lost, LOADING, OOM, an error inside the transaction): the caller then
+ * reconnects and sends the same batch again, which is safe as every command
+ * is idempotent. After -1 the context may be unusable; free it. */
+int redis_batch_wait(redisContext *c, size_t n_replies, char *err, size_t errlen);
+
+/* redis_batch_send(), then redis_batch_wait(). */
 int redis_batch_exec(redisContext *c, const redis_batch *b, char *err, size_t errlen);
 
 /* ---- reading (sp-serve) ----

@@ -44,10 +44,14 @@ struct counters {
     uint64_t *dlq[DLQ_ERROR_COUNT];
 };
 
+/* Two batches: one filling from the input while the other is on its way to
+ * Redis (sent, its replies not read yet), so parsing and Redis overlap. */
 struct sink {
     struct config *cfg;
     redisContext *redis;
-    redis_batch *batch;
+    redis_batch *batch;    /* filling */
+    redis_batch *inflight; /* sent, awaiting replies (when inflight_replies) */
+    size_t inflight_replies;
     out_buf *dlq;
     metrics *metrics;
     struct counters n;
@@ -240,50 +244,91 @@ static void pause_ms(int64_t ms)
     }
 }
 
-/* Write the batch, retrying with backoff for as long as the configuration
- * allows. Returns 0 when written, -1 when giving up (the caller exits 69). */
-static int flush_batch(struct sink *s)
+/* Count a batch Redis has taken and forget it. */
+static void batch_done(struct sink *s, redis_batch *b)
 {
-    size_t count = redis_batch_count(s->batch);
-    if (count == 0)
-        return 0;
+    *s->n.out += redis_batch_count(b);
+    ++*s->n.batches;
+    redis_batch_clear(b);
+    out_flush(s->dlq);
+    metrics_tick(s->metrics);
+}
+
+/* Write b synchronously, retrying with backoff for as long as the
+ * configuration allows; first_err is why the first try failed. Input is not
+ * read meanwhile. Returns 0 when written, -1 when giving up (exit 69). */
+static int write_with_retry(struct sink *s, redis_batch *b, const char *first_err)
+{
     char where[300], err[512];
     redis_target_describe(&s->cfg->target, where, sizeof where);
-    int64_t outage_start = 0;
+    snprintf(err, sizeof err, "%s", first_err);
+    int64_t outage_start = monotonic_ms();
+    diag_warn("Redis at %s unavailable (%s); holding input back and retrying", where, err);
     for (unsigned attempt = 0;; attempt++) {
-        if (s->redis == NULL)
-            s->redis = redis_store_connect(&s->cfg->target, REDIS_TIMEOUT_MS, err, sizeof err);
-        if (s->redis && redis_batch_exec(s->redis, s->batch, err, sizeof err) == 0)
-            break;
         ++*s->n.redis_errors;
         if (s->redis) {
             redisFree(s->redis);
             s->redis = NULL;
         }
-        int64_t now = monotonic_ms();
-        if (attempt == 0) {
-            outage_start = now;
-            diag_warn("Redis at %s unavailable (%s); holding input back and retrying", where, err);
-        }
-        bool out_of_time = s->cfg->give_up_ms > 0 && now - outage_start >= s->cfg->give_up_ms;
+        bool out_of_time =
+            s->cfg->give_up_ms > 0 && monotonic_ms() - outage_start >= s->cfg->give_up_ms;
         bool out_of_tries = s->cfg->retry_limit > 0 && attempt >= s->cfg->retry_limit;
         if (out_of_time || out_of_tries || !sp_running) {
-            diag_warn("giving up on Redis at %s (%s): %zu results not written", where, err, count);
+            /* b is the batch in flight; the filling one is not written either */
+            diag_warn("giving up on Redis at %s (%s): %zu results not written", where, err,
+                      redis_batch_count(b) + redis_batch_count(s->batch));
             return -1;
         }
         metrics_tick(s->metrics);
         pause_ms(redis_backoff_ms(attempt));
         ++*s->n.retries;
+        s->redis = redis_store_connect(&s->cfg->target, REDIS_TIMEOUT_MS, err, sizeof err);
+        if (s->redis && redis_batch_exec(s->redis, b, err, sizeof err) == 0)
+            break;
     }
-    if (outage_start)
-        diag_warn("Redis at %s is back after %.1f s; nothing lost", where,
-                  (double)(monotonic_ms() - outage_start) / 1000);
-    *s->n.out += count;
-    ++*s->n.batches;
-    redis_batch_clear(s->batch);
-    out_flush(s->dlq);
-    metrics_tick(s->metrics);
+    diag_warn("Redis at %s is back after %.1f s; nothing lost", where,
+              (double)(monotonic_ms() - outage_start) / 1000);
+    batch_done(s, b);
     return 0;
+}
+
+/* Wait for the batch in flight, if any. Returns 0, or -1 when giving up. */
+static int wait_inflight(struct sink *s)
+{
+    if (s->inflight_replies == 0)
+        return 0;
+    char err[512];
+    size_t n = s->inflight_replies;
+    s->inflight_replies = 0;
+    if (redis_batch_wait(s->redis, n, err, sizeof err) == 0) {
+        batch_done(s, s->inflight);
+        return 0;
+    }
+    return write_with_retry(s, s->inflight, err);
+}
+
+/* Send the filling batch, after the one in flight has been taken, and make
+ * it the one in flight. Returns 0, or -1 when giving up on Redis. */
+static int send_batch(struct sink *s)
+{
+    if (redis_batch_count(s->batch) == 0 || wait_inflight(s) != 0)
+        return redis_batch_count(s->batch) == 0 ? 0 : -1;
+    redis_batch *b = s->batch;
+    s->batch = s->inflight;
+    s->inflight = b;
+    char err[512] = "not connected";
+    if (s->redis == NULL)
+        s->redis = redis_store_connect(&s->cfg->target, REDIS_TIMEOUT_MS, err, sizeof err);
+    if (s->redis && redis_batch_send(s->redis, b, &s->inflight_replies, err, sizeof err) == 0)
+        return 0;
+    s->inflight_replies = 0;
+    return write_with_retry(s, b, err);
+}
+
+/* Everything read so far into Redis, acknowledged. */
+static int flush_all(struct sink *s)
+{
+    return send_batch(s) == 0 && wait_inflight(s) == 0 ? 0 : -1;
 }
 
 /* Read, batch and write until the input ends or a signal arrives. Returns
@@ -291,7 +336,7 @@ static int flush_batch(struct sink *s)
 static int run(struct sink *s, line_reader *reader)
 {
     for (;;) {
-        int timeout = METRICS_INTERVAL_MS;
+        int timeout = s->inflight_replies ? OUT_MAX_DELAY_MS : METRICS_INTERVAL_MS;
         if (redis_batch_count(s->batch) > 0) {
             int64_t left = s->first_pending_ms + OUT_MAX_DELAY_MS - monotonic_ms();
             timeout = left > 0 ? (int)left : 0;
@@ -304,8 +349,6 @@ static int run(struct sink *s, line_reader *reader)
         case LINE_OK:
             ++*s->n.in;
             take_line(s, line, len, line_no);
-            if (redis_batch_count(s->batch) < s->cfg->batch)
-                continue;
             break;
         case LINE_TOO_LONG:
             ++*s->n.in;
@@ -317,16 +360,23 @@ static int run(struct sink *s, line_reader *reader)
             break;
         case LINE_EOF:
         case LINE_STOPPED:
-            return flush_batch(s) == 0 ? 0 : EX_UNAVAILABLE;
+            return flush_all(s) == 0 ? 0 : EX_UNAVAILABLE;
         case LINE_ERROR:
             diag_warn("read error: %s", strerror(errno));
-            return flush_batch(s) == 0 ? EX_IOERR : EX_UNAVAILABLE;
+            return flush_all(s) == 0 ? EX_IOERR : EX_UNAVAILABLE;
         }
-        if (redis_batch_count(s->batch) > 0 &&
-            (redis_batch_count(s->batch) >= s->cfg->batch ||
-             monotonic_ms() - s->first_pending_ms >= OUT_MAX_DELAY_MS) &&
-            flush_batch(s) != 0)
+        /* A full batch goes out and the next one fills meanwhile; a partial
+         * one that has waited its 100 ms, or met an idle input, goes out and
+         * is waited for, so nothing sits unacknowledged while idle. */
+        if (redis_batch_count(s->batch) >= s->cfg->batch) {
+            if (send_batch(s) != 0)
+                return EX_UNAVAILABLE;
+        } else if ((st == LINE_IDLE || (redis_batch_count(s->batch) > 0 &&
+                                        monotonic_ms() - s->first_pending_ms >=
+                                            OUT_MAX_DELAY_MS)) &&
+                   flush_all(s) != 0) {
             return EX_UNAVAILABLE;
+        }
     }
 }
 
@@ -347,6 +397,7 @@ int main(int argc, char **argv)
 
     struct sink s = {.cfg = &cfg};
     s.batch = redis_batch_new(cfg.ttl_s, cfg.ranks, cfg.n_ranks);
+    s.inflight = redis_batch_new(cfg.ttl_s, cfg.ranks, cfg.n_ranks);
     s.dlq = out_new(dlq_fd);
     s.metrics = metrics_new("sp-redis-sink", cfg.metrics_path);
     register_counters(&s);
@@ -363,6 +414,7 @@ int main(int argc, char **argv)
         diag_warn("cannot write --metrics-file %s: %s", cfg.metrics_path, strerror(errno));
     metrics_free(s.metrics);
     redis_batch_free(s.batch);
+    redis_batch_free(s.inflight);
     if (s.redis)
         redisFree(s.redis);
     if (cfg.dlq_path)
