@@ -48,7 +48,7 @@ DATADIR   ?= $(PREFIX)/share/streampulse
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CHECK_BUILD := build/check
 
-.PHONY: all check test unit-tests demo bench fuzz fuzz-smoke install deps clean format
+.PHONY: all check test faults unit-tests demo bench fuzz install deps clean format
 all: $(addprefix $(BIN)/,$(TOOLS))
 
 $(BUILD)/lib/%.o: lib/%.c
@@ -80,13 +80,19 @@ unit-tests: $(UNIT_BIN)
 # fuzz pass over each seed corpus. tests/run-all prints the closing
 # "N passed, N failed" line.
 check: deps
-	$(MAKE) -j2 BUILD=$(CHECK_BUILD) BIN=$(CHECK_BUILD)/bin OPT=-O1 \
+	$(MAKE) -j2 BUILD=$(CHECK_BUILD) BIN=$(CHECK_BUILD)/bin \
 		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all unit-tests
 	$(MAKE) -j2 fuzz-build
 	SP_BIN=$(abspath $(CHECK_BUILD)/bin) SP_UNIT=$(abspath $(CHECK_BUILD)/tests) \
 		SP_FUZZ=$(abspath build/fuzz) tests/run-all
 
 test: check
+
+# The fault-injection suite alone (make check runs it too).
+faults: deps
+	$(MAKE) -j2 BUILD=$(CHECK_BUILD) BIN=$(CHECK_BUILD)/bin \
+		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all
+	SP_BIN=$(abspath $(CHECK_BUILD)/bin) bats tests/faults
 
 # libFuzzer targets: the library is compiled once with fuzzer
 # instrumentation (fuzzer-no-link) and linked into every target.
