@@ -309,6 +309,40 @@ EOF
         "distance=2 duration=3 fare=3 region_id=4 trip_id=2 " ]
 }
 
+@test "a schema using every keyword, on random events near its bounds, agrees with the oracle" {
+    cat >custom.json <<'EOF'
+{"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "every keyword",
+ "type": "object", "required": ["id", "score", "when"], "additionalProperties": true,
+ "properties": {
+   "id": {"type": "string", "minLength": 2, "maxLength": 4, "notBlank": true},
+   "score": {"type": "number", "exclusiveMinimum": -1.5, "exclusiveMaximum": 2.5},
+   "count": {"type": "integer", "minimum": -3, "maximum": 3},
+   "when": {"type": "string", "format": "event-time"},
+   "flag": {"type": "boolean"}, "nothing": {"type": "null"},
+   "tags": {"type": "array"}, "meta": {"type": "object"},
+   "loose": {"minimum": 0, "maxLength": 1, "description": "no type: each rule for its kind"}}}
+EOF
+    python3 - >random.ndjson <<'EOF'
+import json, random
+random.seed(7)
+values = [None, True, False, 0, 1, -1, 2, 3, 4, -3, -4, 2.5, 2.4999, -1.5, -1.4999, 0.0, 1e0,
+          "", " ", "a", "ab", "abcd", "abcde", "\u00e9\u00e9", "\u3000\u3000", "2025-08-31T08:00:02Z",
+          "2025-02-30T00:00:00Z", "2025-08-31 08:00:02", [], [1], {}, {"a": 1}]
+good = {"id": ["ab", "abcd", "\u00e9\u00e9"], "score": [0, 2.4999, -1.4999, 1.0],
+        "count": [-3, 0, 3], "when": ["2025-08-31T08:00:02Z", "2025-08-31 08:00:02"],
+        "flag": [True, False], "nothing": [None], "tags": [[], [1]], "meta": [{}, {"a": 1}],
+        "loose": [0, 1.5, "a", "", None], "other": values}
+for _ in range(3000):
+    event = {n: random.choice(good[n] if random.random() < 0.9 else values)
+             for n in good if random.random() < 0.9}
+    print(json.dumps(event, ensure_ascii=random.random() < 0.5))
+EOF
+    check_against_oracle random.ndjson custom.json
+    [ "$(grep -c VALID oracle.txt)" -gt 10 ]
+    # Every rule of the schema was broken at least once.
+    [ "$(grep -v VALID oracle.txt | sort -u | wc -l)" -eq 9 ]
+}
+
 @test "Kafka coordinates are the DLQ source; _raw messages and control lines" {
     {
         echo '{"_kafka_assignment":[{"topic":"events","partition":0},{"topic":"events","partition":1}]}'
