@@ -200,6 +200,7 @@ static bool read_plain_event(struct window_event_reader *r, const char *line, si
         out->key.num = ev_integer(key);
     } else if (key->kind == EV_STRING) {
         out->key.is_string = true;
+        out->key.num = 0;
         out->key.text = ev_string(key, &r->key_scratch, &out->key.len);
         if (out->key.len >= WINDOW_RESULT_KEY_MAX) return false;
     } else {
