@@ -1,0 +1,215 @@
+# helpers.bash: what the fault-injection tests (tests/faults/*.bats) share.
+# Load after ../helpers/common and ../helpers/redis.
+#
+# fault_input                 the CSV files every pipeline run replays: the
+#                             malformed fixture, the 50k load test, the
+#                             malformed fixture again (DLQ records at both
+#                             ends, late events at the end)
+# input_rows FILE...          data rows of CSV files (lines minus the header)
+# pipeline_start STATE        pipelines/local over fault_input into
+#                             REDIS_URL, state in STATE, in the background
+#                             (PIPE_PID; its stderr in STATE.log)
+# pipeline_wait [SECONDS]     wait until it ends (default 180 s); fails when
+#                             it did not end or did not exit 0
+# stage_pid ROOT NAME [SECONDS]  wait until a process named NAME runs below
+#                             ROOT, print its pid (fails after SECONDS, 30)
+# redis_snapshot              every key of the private Redis with its type
+#                             and value (not its TTL), one line each, sorted;
+#                             a RESP client of its own (redis_dump runs two
+#                             redis-cli per key: minutes for 12k keys)
+# final_results SNAPSHOT      the window results of a snapshot, one per line
+# late_records STATE          the late events of a run, without their
+#                             processed_at, sorted
+# accounting STATE SNAPSHOT   the counts of a finished run; fails unless
+#                             input rows = valid events + DLQ records and
+#                             valid events = sum of tripCount + late events,
+#                             and every result in Redis is final
+# baseline_run                an uninterrupted run: BASELINE_SNAP and
+#                             BASELINE_LATE (files) to compare others with
+# same_as_baseline STATE SNAPSHOT  no result missing or duplicated: the
+#                             snapshot and late events equal the baseline's
+
+fault_input() {
+    printf '%s\n' "$SP_DATA/malformed_trips.csv" "$SP_EXAMPLES/streampulse_load_test_50k.csv" \
+        "$SP_DATA/malformed_trips.csv"
+}
+
+input_rows() {
+    local f total=0
+    for f in "$@"; do total=$((total + $(count_lines "$f") - 1)); done
+    echo "$total"
+}
+
+# The run is slowed (--rate) so a fault lands mid-run, and sp-window
+# checkpoints often so a restart resumes from a checkpoint, not the start.
+pipeline_start() {
+    local state=$1
+    mkdir -p "$state"
+    SP_INPUT="$(fault_input | tr '\n' ' ')" \
+        SP_SCHEMA="$PROJECT_DIR/schemas/streampulse_v1.json" \
+        SP_REPLAY_ARGS="${FAULT_REPLAY_ARGS:---speed max --rate 20000}" \
+        SP_WINDOW_ARGS="--emit-every 1s --checkpoint-interval 250ms" \
+        SP_REDIS_URL="$REDIS_URL" SP_STATE="$state" SP_RESTART_MAX_DELAY=1 \
+        "$PROJECT_DIR/pipelines/local" 2>"$state.log" 3>&- &
+    PIPE_PID=$!
+}
+
+pipeline_wait() {
+    local limit=${1:-180} i status=0
+    for i in $(seq $((limit * 10))); do
+        kill -0 "$PIPE_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$PIPE_PID" 2>/dev/null; then
+        echo "the pipeline did not end within ${limit}s" >&2
+        kill -TERM "$PIPE_PID"
+        wait "$PIPE_PID" || true
+        return 1
+    fi
+    wait "$PIPE_PID" || status=$?
+    [ "$status" -eq 0 ] || { echo "the pipeline exited $status" >&2; return 1; }
+}
+
+# descendants PID: every process below PID.
+descendants() {
+    local child
+    for child in $(pgrep -P "$1"); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+
+stage_pid() {
+    local root=$1 name=$2 limit=${3:-30} i pid
+    for i in $(seq $((limit * 20))); do
+        for pid in $(descendants "$root"); do
+            if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]; then
+                echo "$pid"
+                return 0
+            fi
+        done
+        sleep 0.05
+    done
+    echo "no $name below $root after ${limit}s" >&2
+    return 1
+}
+
+# vm_rss_kb PID: resident memory of PID in kB.
+vm_rss_kb() {
+    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+redis_snapshot() {
+    python3 - "$REDIS_PORT" <<'PY'
+import socket, sys
+
+sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+stream = sock.makefile("rb")
+
+def encode(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+def reply():
+    line = stream.readline()
+    kind, rest = line[:1], line[1:-2]
+    if kind in (b"+", b":"):
+        return rest
+    if kind == b"-":
+        raise RuntimeError(rest.decode())
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = stream.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        return [reply() for _ in range(int(rest))]
+    raise RuntimeError("bad reply %r" % line)
+
+def pipelined(commands):
+    sock.sendall(b"".join(encode(*c) for c in commands))
+    return [reply() for _ in commands]
+
+keys, cursor = [], b"0"
+while True:
+    cursor, batch = pipelined([("SCAN", cursor, "COUNT", 1000)])[0]
+    keys += batch
+    if cursor == b"0":
+        break
+keys.sort()
+types = pipelined([("TYPE", k) for k in keys])
+reads = {b"string": lambda k: ("GET", k), b"zset": lambda k: ("ZRANGE", k, 0, -1, "WITHSCORES"),
+         b"set": lambda k: ("SMEMBERS", k)}
+values = pipelined([reads[t](k) if t in reads else ("TYPE", k) for k, t in zip(keys, types)])
+for k, t, v in zip(keys, types, values):
+    if t == b"set":
+        v = b" ".join(sorted(v))
+    elif t == b"zset":
+        v = b" ".join(v)
+    sys.stdout.buffer.write(k + b" " + t + b" " + v + b"\n")
+PY
+}
+
+final_results() {
+    awk '$1 ~ /^region:[0-9]+:window:[0-9]+$/ && $2 == "string" { print $3 }' "$1"
+}
+
+late_records() {
+    [ -s "$1/late.ndjson" ] || return 0
+    jq -c 'del(.processed_at)' "$1/late.ndjson" | sort
+}
+
+# metric FILE NAME: the value of a counter in a Prometheus textfile.
+metric() {
+    awk -v name="$2" '$1 ~ "^" name "[{ ]" { print $2; exit }' "$1"
+}
+
+accounting() {
+    local state=$1 snapshot=$2 rows valid dlq late counted provisional
+    # shellcheck disable=SC2046
+    rows=$(input_rows $(fault_input))
+    valid=$(metric "$state/sp-validate.prom" sp_events_out_total)
+    dlq=$(cat "$state"/*dlq.ndjson | wc -l)
+    late=$(cat "$state/late.ndjson" | wc -l)
+    counted=$(final_results "$snapshot" | jq -s 'map(select(.final) | .tripCount) | add')
+    provisional=$(final_results "$snapshot" | jq -s 'map(select(.final | not)) | length')
+    echo "# rows=$rows valid=$valid dlq=$dlq late=$late tripCount=$counted provisional=$provisional" >&3
+    [ "$rows" -eq $((valid + dlq)) ] || { echo "rows $rows != valid $valid + dlq $dlq" >&2; return 1; }
+    [ "$valid" -eq $((counted + late)) ] ||
+        { echo "valid $valid != tripCount $counted + late $late" >&2; return 1; }
+    [ "$provisional" -eq 0 ] || { echo "$provisional results in Redis are not final" >&2; return 1; }
+}
+
+baseline_run() {
+    BASELINE_SNAP=$BATS_FILE_TMPDIR/baseline.snap
+    BASELINE_LATE=$BATS_FILE_TMPDIR/baseline.late
+    export BASELINE_SNAP BASELINE_LATE
+    [ -s "$BASELINE_SNAP" ] && return 0
+    rcli flushall >/dev/null
+    local state=$BATS_FILE_TMPDIR/baseline
+    pipeline_start "$state"
+    pipeline_wait
+    redis_snapshot >"$BASELINE_SNAP"
+    late_records "$state" >"$BASELINE_LATE"
+    accounting "$state" "$BASELINE_SNAP"
+}
+
+same_as_baseline() {
+    local state=$1 snapshot=$2
+    if ! cmp -s "$BASELINE_SNAP" "$snapshot"; then
+        echo "Redis differs from the uninterrupted run: $(diff "$BASELINE_SNAP" "$snapshot" |
+            grep -c '^[<>]') lines, the first ones:" >&2
+        diff "$BASELINE_SNAP" "$snapshot" | grep '^[<>]' | head -n 4 | cut -c 1-200 >&2
+        return 1
+    fi
+    late_records "$state" >"$state.late"
+    if ! cmp -s "$BASELINE_LATE" "$state.late"; then
+        echo "late events differ from the uninterrupted run:" >&2
+        diff "$BASELINE_LATE" "$state.late" | head -n 6 | cut -c 1-200 >&2
+        return 1
+    fi
+}
