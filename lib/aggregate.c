@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ndjson.h"
+
 static const char *const default_metrics[] = {
     "tripCount=count",          "avgFare=avg:fare",         "totalDistance=sum:distance",
     "avgDuration=avg:duration", "p50Duration=p50:duration", "p95Duration=p95:duration",
@@ -240,25 +242,33 @@ void agg_state_results(const struct agg_spec *spec, struct agg_state *state,
     }
 }
 
-/* JSON cannot hold infinities: the empty min/max and an overflowed sum. */
-static json_t *finite_or_null(double v)
+/* JSON cannot hold infinities: the empty min/max and an overflowed sum print
+ * as null (ndjson_append_double), read back by read_double(). */
+static void append_member_double(strbuf *sb, const char *member, double v)
 {
-    return isfinite(v) ? json_real(v) : json_null();
+    sb_puts(sb, member);
+    ndjson_append_double(sb, v);
 }
 
-json_t *agg_state_to_json(const struct agg_spec *spec, const struct agg_state *state)
+void agg_state_append_json(strbuf *sb, const struct agg_spec *spec, const struct agg_state *state)
 {
-    json_t *fields = json_array();
+    sb_puts(sb, "{\"count\":");
+    sb_put_i64(sb, (int64_t)state->count);
+    sb_puts(sb, ",\"fields\":[");
     for (size_t i = 0; i < spec->n_fields; i++) {
         const struct agg_field_state *f = &state->fields[i];
-        json_t *fj =
-            json_pack("{s:I,s:o,s:o,s:o}", "n", (json_int_t)f->n, "sum", finite_or_null(f->sum),
-                      "min", finite_or_null(f->min), "max", finite_or_null(f->max));
-        if (spec->field_has_sketch[i])
-            json_object_set_new(fj, "sketch", sketch_to_json(&f->values));
-        json_array_append_new(fields, fj);
+        sb_puts(sb, i ? ",{\"n\":" : "{\"n\":");
+        sb_put_i64(sb, (int64_t)f->n);
+        append_member_double(sb, ",\"sum\":", f->sum);
+        append_member_double(sb, ",\"min\":", f->min);
+        append_member_double(sb, ",\"max\":", f->max);
+        if (spec->field_has_sketch[i]) {
+            sb_puts(sb, ",\"sketch\":");
+            sketch_append_json(sb, &f->values);
+        }
+        sb_putc(sb, '}');
     }
-    return json_pack("{s:I,s:o}", "count", (json_int_t)state->count, "fields", fields);
+    sb_puts(sb, "]}");
 }
 
 /* A number, or null meaning the infinity `absent` stands for. */

@@ -91,9 +91,10 @@ void agg_state_add(const struct agg_spec *spec, struct agg_state *state, const d
 void agg_state_results(const struct agg_spec *spec, struct agg_state *state,
                        struct window_result *r);
 
-/* The state as JSON: {"count":N,"fields":[{"n":..,"sum":..,"min":..,"max":..,
- * "sketch":{...}},...]}; sums, minima and maxima that are not finite are null. */
-json_t *agg_state_to_json(const struct agg_spec *spec, const struct agg_state *state);
+/* Append the state as JSON: {"count":N,"fields":[{"n":..,"sum":..,"min":..,
+ * "max":..,"sketch":{...}},...]}; sums, minima and maxima that are not finite
+ * are null. Doubles read back equal. */
+void agg_state_append_json(strbuf *sb, const struct agg_spec *spec, const struct agg_state *state);
 
 /* A new state read from j, or NULL with the reason in err when j does not
  * match spec (field count, types, a bad sketch). */

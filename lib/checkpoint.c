@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "event_time.h"
+#include "ndjson.h"
 
 json_t *checkpoint_build(const char *config, uint64_t records, const json_t *state,
                          int64_t written_at_ms)
@@ -50,17 +51,11 @@ static int sync_directory(const char *path)
     return rc;
 }
 
-int checkpoint_write(const char *path, const json_t *doc)
+int checkpoint_write_text(const char *path, const char *text, size_t len)
 {
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    if (text == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
     size_t tmp_len = strlen(path) + 5;
     char *tmp = malloc(tmp_len);
     if (tmp == NULL) {
-        free(text);
         errno = ENOMEM;
         return -1;
     }
@@ -68,8 +63,7 @@ int checkpoint_write(const char *path, const json_t *doc)
     int rc = -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {
-        if (write_all(fd, text, strlen(text)) == 0 && write_all(fd, "\n", 1) == 0 &&
-            fsync(fd) == 0 && close(fd) == 0) {
+        if (write_all(fd, text, len) == 0 && fsync(fd) == 0 && close(fd) == 0) {
             fd = -1;
             rc = rename(tmp, path) == 0 ? sync_directory(path) : -1;
         }
@@ -78,9 +72,43 @@ int checkpoint_write(const char *path, const json_t *doc)
     int saved = errno;
     if (rc != 0) unlink(tmp);
     free(tmp);
+    errno = saved;
+    return rc;
+}
+
+int checkpoint_write(const char *path, const json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (text == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t len = strlen(text);
+    int rc = checkpoint_write_text(path, text, len);
+    int saved = errno;
     free(text);
     errno = saved;
     return rc;
+}
+
+void checkpoint_start(strbuf *sb, const char *config, uint64_t records, int64_t written_at_ms)
+{
+    char when[EVENT_TIME_TEXT_MAX];
+    size_t when_len = event_time_format_ms(written_at_ms, when);
+    sb_puts(sb, "{\"format\":\"" CHECKPOINT_FORMAT "\",\"version\":");
+    sb_put_i64(sb, CHECKPOINT_VERSION);
+    sb_puts(sb, ",\"config\":");
+    ndjson_append_string(sb, config, strlen(config));
+    sb_puts(sb, ",\"records\":");
+    sb_put_i64(sb, (int64_t)records);
+    sb_puts(sb, ",\"written_at\":");
+    ndjson_append_string(sb, when, when_len);
+    sb_putc(sb, ',');
+}
+
+void checkpoint_finish(strbuf *sb)
+{
+    sb_puts(sb, "}\n");
 }
 
 json_t *checkpoint_read(const char *path, bool *missing, char *err, size_t errlen)

@@ -10,7 +10,7 @@
  * "records" counts the input lines consumed that carry no Kafka coordinates:
  * a file or pipe replayed from its start skips that many. Records with
  * "_kafka" are skipped by offset instead (the partitions' next_offset). The
- * members from "watermark" on are the window state (window_state_to_json).
+ * members from "watermark" on are the window state (window_state_append_json).
  * "config" names what the state depends on; a restore under another config
  * is refused rather than silently mixing two computations. */
 #ifndef SP_CHECKPOINT_H
@@ -21,17 +21,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strbuf.h"
+
 #define CHECKPOINT_FORMAT "sp-window-checkpoint"
 #define CHECKPOINT_VERSION 1
 
-/* The document for config, records and the window state members of state
- * (copied in; state itself is left to the caller). */
+/* Append the opening of the document and its own members, up to and with
+ * the comma after "written_at": the state members follow
+ * (window_state_append_json), then checkpoint_finish(). The text form is
+ * what sp-window writes: it costs no tree however many windows it holds. */
+void checkpoint_start(strbuf *sb, const char *config, uint64_t records, int64_t written_at_ms);
+
+/* Close the document begun by checkpoint_start(). */
+void checkpoint_finish(strbuf *sb);
+
+/* Write text[0..len) to path atomically: to "path.tmp", fsync, rename over
+ * path, fsync the directory, so after a crash at any moment path holds
+ * either the old or the new document, whole. Returns 0, or -1 with errno. */
+int checkpoint_write_text(const char *path, const char *text, size_t len);
+
+/* The same document as a jansson tree, with the members of state copied in
+ * (state itself is left to the caller): for tests and tools that make a
+ * checkpoint by hand (tests/unit/test_kafka.c). */
 json_t *checkpoint_build(const char *config, uint64_t records, const json_t *state,
                          int64_t written_at_ms);
 
-/* Write doc to path atomically: to "path.tmp", fsync, rename over path, fsync
- * the directory, so after a crash at any moment path holds either the old or
- * the new document, whole. Returns 0, or -1 with errno set. */
+/* Write a tree made by checkpoint_build() as checkpoint_write_text() does. */
 int checkpoint_write(const char *path, const json_t *doc);
 
 /* Read path. Returns the document, or NULL: *missing is then true when the

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ndjson.h"
+
 #define EXACT_INITIAL_CAP 8
 
 static double gamma_value(void)
@@ -185,30 +187,37 @@ double sketch_percentile(sketch *s, uint32_t pct_x100)
     return NAN;
 }
 
-static json_t *buckets_to_json(const struct sketch_buckets *b)
+static void buckets_append_json(strbuf *sb, const struct sketch_buckets *b)
 {
-    json_t *arr = json_array();
-    json_array_append_new(arr, json_integer(b->min_index));
-    for (uint32_t i = 0; i < b->len; i++)
-        json_array_append_new(arr, json_integer((json_int_t)b->counts[i]));
-    return arr;
+    sb_putc(sb, '[');
+    sb_put_i64(sb, b->min_index);
+    for (uint32_t i = 0; i < b->len; i++) {
+        sb_putc(sb, ',');
+        sb_put_i64(sb, (int64_t)b->counts[i]);
+    }
+    sb_putc(sb, ']');
 }
 
-json_t *sketch_to_json(const sketch *s)
+void sketch_append_json(strbuf *sb, const sketch *s)
 {
-    json_t *obj = json_object();
-    json_object_set_new(obj, "n", json_integer((json_int_t)s->n));
+    sb_puts(sb, "{\"n\":");
+    sb_put_i64(sb, (int64_t)s->n);
     if (s->is_exact) {
-        json_t *values = json_array();
-        for (uint32_t i = 0; i < s->exact_len; i++)
-            json_array_append_new(values, json_real(s->exact[i]));
-        json_object_set_new(obj, "exact", values);
-        return obj;
+        sb_puts(sb, ",\"exact\":[");
+        for (uint32_t i = 0; i < s->exact_len; i++) {
+            if (i > 0) sb_putc(sb, ',');
+            ndjson_append_double(sb, s->exact[i]);
+        }
+        sb_puts(sb, "]}");
+        return;
     }
-    json_object_set_new(obj, "zero", json_integer((json_int_t)s->zero_count));
-    json_object_set_new(obj, "pos", buckets_to_json(&s->positive));
-    json_object_set_new(obj, "neg", buckets_to_json(&s->negative));
-    return obj;
+    sb_puts(sb, ",\"zero\":");
+    sb_put_i64(sb, (int64_t)s->zero_count);
+    sb_puts(sb, ",\"pos\":");
+    buckets_append_json(sb, &s->positive);
+    sb_puts(sb, ",\"neg\":");
+    buckets_append_json(sb, &s->negative);
+    sb_putc(sb, '}');
 }
 
 /* Read [min_index, c, c, ...] into b; adds the counts to *total. */

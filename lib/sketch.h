@@ -25,6 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "strbuf.h"
+
 #define SKETCH_EXACT_MAX 1024
 #define SKETCH_RELATIVE_ACCURACY 0.005
 #define SKETCH_MAX_BUCKETS 4096
@@ -70,10 +72,10 @@ bool sketch_is_exact(const sketch *s);
  * sort the exact values in place (hence not const); that changes no answer. */
 double sketch_percentile(sketch *s, uint32_t pct_x100);
 
-/* The state as JSON: {"n":N,"exact":[v,...]} or
+/* Append the state as JSON: {"n":N,"exact":[v,...]} or
  * {"n":N,"zero":Z,"pos":[min_index,c,c,...],"neg":[min_index,c,...]}.
- * Doubles are written with 17 significant digits so they read back equal. */
-json_t *sketch_to_json(const sketch *s);
+ * Doubles are written with the fewest digits that read back equal. */
+void sketch_append_json(strbuf *sb, const sketch *s);
 
 /* Replace s (initialised) with the state in j. Returns 0, or -1 with a reason
  * in err when j is not a well-formed sketch (counts that do not add up, too

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ndjson.h"
+
 #define TABLE_INITIAL_CAP 1024
 #define NOT_LISTED SIZE_MAX
 #define TIME_LIMIT_MS (1000LL * 1000 * 1000 * 1000 * 1000) /* ~ year 33658: no overflow */
@@ -565,21 +567,55 @@ size_t window_count(const window_set *ws)
 
 /* ---- checkpoint state --------------------------------------------------- */
 
-static json_t *time_or_null(int64_t t)
+static void append_time_or_null(strbuf *sb, int64_t t)
 {
-    return t == INT64_MIN ? json_null() : json_integer((json_int_t)t);
+    if (t == INT64_MIN)
+        sb_puts(sb, "null");
+    else
+        sb_put_i64(sb, t);
 }
 
-json_t *window_state_to_json(const window_set *ws)
+static void append_partition(strbuf *sb, const struct partition *p)
 {
-    json_t *parts = json_array();
+    sb_puts(sb, "{\"topic\":");
+    ndjson_append_string(sb, p->topic, strlen(p->topic));
+    sb_puts(sb, ",\"partition\":");
+    sb_put_i64(sb, p->number);
+    sb_puts(sb, ",\"next_offset\":");
+    sb_put_i64(sb, p->next_offset);
+    sb_puts(sb, ",\"highest\":");
+    append_time_or_null(sb, p->highest);
+    sb_puts(sb, p->assigned ? ",\"assigned\":true}" : ",\"assigned\":false}");
+}
+
+static void append_window(strbuf *sb, const window_set *ws, const struct win *w)
+{
+    sb_puts(sb, "{\"key\":");
+    if (w->key_is_string)
+        ndjson_append_string(sb, w->key_text, w->key_len);
+    else
+        sb_put_i64(sb, w->key_num);
+    sb_puts(sb, ",\"start\":");
+    sb_put_i64(sb, w->start);
+    sb_puts(sb, w->emitted ? ",\"emitted\":true,\"state\":" : ",\"emitted\":false,\"state\":");
+    agg_state_append_json(sb, ws->cfg->spec, w->state);
+    sb_putc(sb, '}');
+}
+
+void window_state_append_json(strbuf *sb, const window_set *ws)
+{
+    sb_puts(sb, "\"watermark\":");
+    append_time_or_null(sb, ws->watermark);
+    sb_puts(sb, ",\"highest\":");
+    append_time_or_null(sb, ws->highest);
+    sb_puts(sb,
+            ws->assignment_known ? ",\"assignment_known\":true" : ",\"assignment_known\":false");
+    sb_puts(sb, ",\"partitions\":[");
     for (size_t i = 0; i < ws->n_parts; i++) {
-        const struct partition *p = &ws->parts[i];
-        json_array_append_new(
-            parts, json_pack("{s:s,s:i,s:I,s:o,s:b}", "topic", p->topic, "partition",
-                             (int)p->number, "next_offset", (json_int_t)p->next_offset, "highest",
-                             time_or_null(p->highest), "assigned", (int)p->assigned));
+        if (i > 0) sb_putc(sb, ',');
+        append_partition(sb, &ws->parts[i]);
     }
+    /* Windows in output order, so two checkpoints of one state are equal. */
     struct win **sorted = malloc((ws->count + 1) * sizeof *sorted);
     if (sorted == NULL) abort();
     size_t n = 0;
@@ -587,20 +623,13 @@ json_t *window_state_to_json(const window_set *ws)
         for (size_t i = 0; i < ws->buckets[b].len; i++)
             sorted[n++] = ws->buckets[b].items[i];
     qsort(sorted, n, sizeof *sorted, compare_for_output);
-    json_t *windows = json_array();
+    sb_puts(sb, "],\"windows\":[");
     for (size_t i = 0; i < n; i++) {
-        const struct win *w = sorted[i];
-        json_t *key = w->key_is_string ? json_stringn(w->key_text, w->key_len)
-                                       : json_integer((json_int_t)w->key_num);
-        json_array_append_new(windows,
-                              json_pack("{s:o,s:I,s:b,s:o}", "key", key, "start",
-                                        (json_int_t)w->start, "emitted", (int)w->emitted, "state",
-                                        agg_state_to_json(ws->cfg->spec, w->state)));
+        if (i > 0) sb_putc(sb, ',');
+        append_window(sb, ws, sorted[i]);
     }
+    sb_putc(sb, ']');
     free(sorted);
-    return json_pack("{s:o,s:o,s:b,s:o,s:o}", "watermark", time_or_null(ws->watermark), "highest",
-                     time_or_null(ws->highest), "assignment_known", (int)ws->assignment_known,
-                     "partitions", parts, "windows", windows);
 }
 
 static int read_time(const json_t *j, int64_t *t)

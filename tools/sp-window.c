@@ -307,18 +307,19 @@ static void save_checkpoint(struct run *run)
     flush_all(run);
     if (run->downstream_gone || run->output_failed) return;
     int64_t now = wallclock_ms();
-    json_t *state = window_state_to_json(run->windows);
     /* While a restarted run is still skipping, the lines it has not re-read yet
      * are consumed all the same. */
     uint64_t records =
         run->plain_records > run->skip_records ? run->plain_records : run->skip_records;
-    json_t *doc = checkpoint_build(run->config, records, state, now);
-    if (checkpoint_write(run->opt->checkpoint_path, doc) != 0)
+    strbuf doc = STRBUF_INIT;
+    checkpoint_start(&doc, run->config, records, now);
+    window_state_append_json(&doc, run->windows);
+    checkpoint_finish(&doc);
+    if (checkpoint_write_text(run->opt->checkpoint_path, doc.data, doc.len) != 0)
         diag_warn("%s: %s", run->opt->checkpoint_path, strerror(errno));
     else
         run->last_checkpoint_wall = now;
-    json_decref(doc);
-    json_decref(state);
+    sb_free(&doc);
     run->last_checkpoint_mono = monotonic_ms();
 }
 

@@ -46,8 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         window_add(ws, &key, 1690000000000LL, values, NULL, 1700000000000LL, &span);
         window_add(ws, &key, 1690000060000LL, values, &src, 1700000000000LL, &span);
         window_emit_changed(ws);
-        json_t *state = window_state_to_json(ws);
-        json_decref(state);
+        strbuf state = STRBUF_INIT;
+        window_state_append_json(&state, ws);
+        sb_free(&state);
         window_tick(ws, 1700000100000LL);
         window_close_all(ws);
     }

@@ -42,6 +42,32 @@ TEST(write_then_read_back)
     json_decref(state);
 }
 
+TEST(text_document_reads_back)
+{
+    strbuf sb = STRBUF_INIT;
+    checkpoint_start(&sb, "key=\"odd\" name", 77, 1700000000000LL);
+    sb_puts(&sb, "\"watermark\":null,\"windows\":[]");
+    checkpoint_finish(&sb);
+    const char *path = path_in_dir("text.json");
+    CHECK_INT(checkpoint_write_text(path, sb.data, sb.len), 0);
+    bool missing;
+    char err[256];
+    json_t *back = checkpoint_read(path, &missing, err, sizeof err);
+    CHECK(back != NULL);
+    uint64_t records = 0;
+    CHECK_INT(checkpoint_validate(back, "key=\"odd\" name", &records, err, sizeof err), 0);
+    CHECK_INT(records, 77);
+    CHECK(json_is_null(json_object_get(back, "watermark")));
+    /* The tree form of the same document has the same members. */
+    json_t *state = json_pack("{s:n,s:[]}", "watermark", "windows");
+    json_t *tree = checkpoint_build("key=\"odd\" name", 77, state, 1700000000000LL);
+    CHECK(json_equal(tree, back));
+    json_decref(tree);
+    json_decref(state);
+    json_decref(back);
+    sb_free(&sb);
+}
+
 TEST(missing_and_corrupt_files)
 {
     bool missing = false;
@@ -85,6 +111,7 @@ int main(void)
 {
     if (mkdtemp(dir) == NULL) return 2;
     RUN(write_then_read_back);
+    RUN(text_document_reads_back);
     RUN(missing_and_corrupt_files);
     RUN(validate_checks_format_and_version);
     RUN(write_into_missing_directory_fails_cleanly);
