@@ -124,7 +124,8 @@ int agg_spec_add(struct agg_spec *spec, const char *text, char *err, size_t errl
     } else {
         m.field = field_index(spec, field, strlen(field));
         if (m.field < 0) return reject(err, errlen, text, "too many fields");
-        if (m.func == AGG_PERCENTILE) spec->field_has_sketch[m.field] = true;
+        if (m.func == AGG_PERCENTILE && spec->sketch_slot[m.field] == 0)
+            spec->sketch_slot[m.field] = (uint8_t)++spec->n_sketches;
     }
     spec->metrics[spec->n_metrics++] = m;
     return 0;
@@ -167,31 +168,40 @@ void agg_spec_describe(const struct agg_spec *spec, char *out, size_t outlen)
     }
 }
 
-static void field_state_reset(struct agg_field_state *f)
+/* The sketch of field i, or NULL when no percentile reads it. */
+static sketch *field_sketch(const struct agg_spec *spec, struct agg_state *state, size_t i)
 {
-    f->n = 0;
-    f->sum = 0;
-    f->min = INFINITY;
-    f->max = -INFINITY;
-    sketch_init(&f->values);
+    if (spec->sketch_slot[i] == 0) return NULL;
+    sketch *first = (sketch *)(void *)&state->fields[spec->n_fields];
+    return &first[spec->sketch_slot[i] - 1];
 }
 
 struct agg_state *agg_state_new(const struct agg_spec *spec)
 {
     struct agg_state *state =
-        malloc(sizeof *state + spec->n_fields * sizeof(struct agg_field_state));
+        malloc(sizeof *state + spec->n_fields * sizeof(struct agg_field_state) +
+               spec->n_sketches * sizeof(sketch));
     if (state == NULL) abort();
     state->count = 0;
-    for (size_t i = 0; i < spec->n_fields; i++)
-        field_state_reset(&state->fields[i]);
+    for (size_t i = 0; i < spec->n_fields; i++) {
+        struct agg_field_state *f = &state->fields[i];
+        f->n = 0;
+        f->sum = 0;
+        f->min = INFINITY;
+        f->max = -INFINITY;
+        sketch *values = field_sketch(spec, state, i);
+        if (values != NULL) sketch_init(values);
+    }
     return state;
 }
 
 void agg_state_free(const struct agg_spec *spec, struct agg_state *state)
 {
     if (state == NULL) return;
-    for (size_t i = 0; i < spec->n_fields; i++)
-        sketch_free(&state->fields[i].values);
+    for (size_t i = 0; i < spec->n_fields; i++) {
+        sketch *values = field_sketch(spec, state, i);
+        if (values != NULL) sketch_free(values);
+    }
     free(state);
 }
 
@@ -206,11 +216,13 @@ void agg_state_add(const struct agg_spec *spec, struct agg_state *state, const d
         f->sum += v;
         if (v < f->min) f->min = v;
         if (v > f->max) f->max = v;
-        if (spec->field_has_sketch[i]) sketch_add(&f->values, v);
+        sketch *kept = field_sketch(spec, state, i);
+        if (kept != NULL) sketch_add(kept, v);
     }
 }
 
-static double metric_value(const struct agg_metric *m, struct agg_state *state)
+static double metric_value(const struct agg_spec *spec, const struct agg_metric *m,
+                           struct agg_state *state)
 {
     if (m->func == AGG_COUNT) return (double)state->count;
     struct agg_field_state *f = &state->fields[m->field];
@@ -226,7 +238,7 @@ static double metric_value(const struct agg_metric *m, struct agg_state *state)
     case AGG_MAX:
         return f->max;
     case AGG_PERCENTILE:
-        return sketch_percentile(&f->values, m->pct_x100);
+        return sketch_percentile(field_sketch(spec, state, (size_t)m->field), m->pct_x100);
     default:
         return NAN;
     }
@@ -238,7 +250,7 @@ void agg_state_results(const struct agg_spec *spec, struct agg_state *state,
     r->n_metrics = spec->n_metrics;
     for (size_t i = 0; i < spec->n_metrics; i++) {
         memcpy(r->metrics[i].name, spec->metrics[i].name, sizeof r->metrics[i].name);
-        r->metrics[i].value = metric_value(&spec->metrics[i], state);
+        r->metrics[i].value = metric_value(spec, &spec->metrics[i], state);
     }
 }
 
@@ -262,9 +274,10 @@ void agg_state_append_json(strbuf *sb, const struct agg_spec *spec, const struct
         append_member_double(sb, ",\"sum\":", f->sum);
         append_member_double(sb, ",\"min\":", f->min);
         append_member_double(sb, ",\"max\":", f->max);
-        if (spec->field_has_sketch[i]) {
+        const sketch *values = field_sketch(spec, (struct agg_state *)state, i);
+        if (values != NULL) {
             sb_puts(sb, ",\"sketch\":");
-            sketch_append_json(sb, &f->values);
+            sketch_append_json(sb, values);
         }
         sb_putc(sb, '}');
     }
@@ -314,8 +327,9 @@ struct agg_state *agg_state_from_json(const struct agg_spec *spec, const json_t 
             read_double(json_object_get(fj, "max"), -INFINITY, &f->max))
             return fail(spec, state, err, errlen, "a field state is malformed");
         f->n = (uint64_t)json_integer_value(n);
-        if (spec->field_has_sketch[i] &&
-            sketch_from_json(&f->values, json_object_get(fj, "sketch"), err, errlen) != 0)
+        sketch *values = field_sketch(spec, state, i);
+        if (values != NULL &&
+            sketch_from_json(values, json_object_get(fj, "sketch"), err, errlen) != 0)
             return fail(spec, state, err, errlen, "bad sketch");
     }
     return state;

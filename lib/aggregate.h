@@ -13,9 +13,9 @@
  * for the metrics of FIELD; a metric over no values is NaN (printed as null).
  * The default list is the StreamPulse v1 one (agg_spec_default).
  *
- * The state keeps, per field, what its metrics need: the count of values, the
- * sum, min and max, and one sketch shared by all percentiles of the field, so
- * p50/p95/p99 of duration cost one sketch. */
+ * The state keeps, per field, the count of values, the sum, min and max, and
+ * for a field that has percentiles one sketch shared by all of them, so
+ * p50/p95/p99 of duration cost one sketch and fare and distance none. */
 #ifndef SP_AGGREGATE_H
 #define SP_AGGREGATE_H
 
@@ -44,16 +44,18 @@ struct agg_spec {
     struct agg_metric metrics[WINDOW_RESULT_MAX_METRICS];
     size_t n_fields;
     char fields[AGG_MAX_FIELDS][AGG_FIELD_MAX]; /* distinct input fields, in order of use */
-    bool field_has_sketch[AGG_MAX_FIELDS];      /* some percentile reads this field */
+    uint8_t sketch_slot[AGG_MAX_FIELDS];        /* 1 + its sketch's index when a percentile reads
+                                                   the field, else 0 */
+    size_t n_sketches;
 };
 
-/* Running state of one window: state->fields[i] belongs to spec->fields[i]. */
+/* Running state of one window: state->fields[i] belongs to spec->fields[i];
+ * the spec->n_sketches sketches follow the fields in the same allocation. */
 struct agg_field_state {
     uint64_t n; /* values seen (numbers only) */
     double sum;
     double min;
     double max;
-    sketch values; /* used only when spec->field_has_sketch[i] */
 };
 
 struct agg_state {

@@ -14,7 +14,8 @@ TEST(default_list)
                     "avgDuration=avg:duration,p50Duration=p50.00:duration,"
                     "p95Duration=p95.00:duration,p99Duration=p99.00:duration");
     CHECK_INT(spec.n_fields, 3);
-    CHECK(spec.field_has_sketch[2] && !spec.field_has_sketch[0]);
+    CHECK_INT(spec.n_sketches, 1); /* p50, p95 and p99 of duration share one */
+    CHECK(spec.sketch_slot[2] == 1 && spec.sketch_slot[0] == 0 && spec.sketch_slot[1] == 0);
 }
 
 TEST(syntax_errors)
