@@ -19,6 +19,7 @@
 #include "line_io.h"
 #include "metrics.h"
 #include "redis_store.h"
+#include "result_reader.h"
 #include "window_result.h"
 
 #define MAX_RANKS 16
@@ -219,7 +220,7 @@ static void take_line(struct sink *s, const char *line, size_t len, uint64_t lin
 {
     struct window_result r;
     char err[256];
-    if (window_result_parse(line, len, &r, err, sizeof err) != 0) {
+    if (result_reader_parse(line, len, &r, err, sizeof err) != 0) {
         json_t *doc = json_loadb(line, len, JSON_DECODE_ANY, NULL);
         dead_letter(s, doc ? DLQ_SCHEMA_VIOLATION : DLQ_JSON_PARSE_ERROR,
                     doc ? err : "not JSON", NULL, line, len, line_no);
