@@ -184,18 +184,22 @@ accounting() {
     [ "$provisional" -eq 0 ] || { echo "$provisional results in Redis are not final" >&2; return 1; }
 }
 
+# One baseline for every file of a bats run (BATS_RUN_TMPDIR): the Redis
+# keys do not depend on the server's port.
 baseline_run() {
-    BASELINE_SNAP=$BATS_FILE_TMPDIR/baseline.snap
-    BASELINE_LATE=$BATS_FILE_TMPDIR/baseline.late
+    local dir=${BATS_RUN_TMPDIR:-$BATS_FILE_TMPDIR}
+    BASELINE_SNAP=$dir/baseline.snap
+    BASELINE_LATE=$dir/baseline.late
     export BASELINE_SNAP BASELINE_LATE
     [ -s "$BASELINE_SNAP" ] && return 0
     rcli flushall >/dev/null
-    local state=$BATS_FILE_TMPDIR/baseline
+    local state=$dir/baseline
     pipeline_start "$state"
     pipeline_wait
-    redis_snapshot >"$BASELINE_SNAP"
+    redis_snapshot >"$BASELINE_SNAP.tmp"
     late_records "$state" >"$BASELINE_LATE"
-    accounting "$state" "$BASELINE_SNAP"
+    accounting "$state" "$BASELINE_SNAP.tmp"
+    mv "$BASELINE_SNAP.tmp" "$BASELINE_SNAP"
 }
 
 same_as_baseline() {
