@@ -13,14 +13,26 @@
 #include "event_time.h"
 #include "ndjson.h"
 
-static void append_time_member(strbuf *sb, const char *name, int64_t ms)
-{
+/* A time as text, remembered: the results of one closing share their window
+ * bounds, and formatting them anew for each was a tenth of the run time. */
+struct time_text {
+    int64_t ms;
+    size_t len;
     char text[EVENT_TIME_TEXT_MAX];
-    size_t n = event_time_format(ms, text);
+    bool valid;
+};
+
+static void append_time_member(strbuf *sb, const char *name, int64_t ms, struct time_text *memo)
+{
+    if (!memo->valid || memo->ms != ms) {
+        memo->len = event_time_format(ms, memo->text);
+        memo->ms = ms;
+        memo->valid = true;
+    }
     sb_putc(sb, '"');
     sb_puts(sb, name);
     sb_puts(sb, "\":");
-    ndjson_append_string(sb, text, n);
+    ndjson_append_string(sb, memo->text, memo->len);
 }
 
 /* Print m / 10^decimals (m < 10^15, no trailing zeros in the fraction). */
@@ -36,6 +48,44 @@ static void append_scaled(strbuf *sb, bool negative, uint64_t m, int decimals, u
     }
     sb_putc(sb, '.');
     sb_append(sb, fraction, (size_t)decimals);
+}
+
+/* A long decimal (a mean) rounded to 15 significant digits as printf
+ * rounds it, for 1e-4 <= |v| < 1e15. The product v * 10^d is taken in long
+ * double (at least 64 bits of mantissa; 10^d up to 10^18 is exact there), so
+ * it is within 1e15 * 2^-64 < 1e-4 of the exact product: unless the exact
+ * product lies within 1e-3 of a half, where false is returned and printf
+ * decides, rounding it gives printf's digits. */
+static bool append_rounded(strbuf *sb, double v)
+{
+    double magnitude = fabs(v);
+    int exponent = (int)floor(log10(magnitude));
+    int decimals = WINDOW_RESULT_DIGITS - 1 - exponent;
+    if (decimals < 0 || decimals > 18) return false;
+    long double scale = 1;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    long double product = (long double)magnitude * scale;
+    long double whole = floorl(product);
+    long double fraction = product - whole;
+    if (fabsl(fraction - 0.5L) < 1e-3L) return false;
+    uint64_t m = (uint64_t)whole + (fraction > 0.5L);
+    /* log10 off by one, or rounding up to the next power of ten: printf's
+     * exponent would differ. */
+    if (m < 100000000000000ULL || m >= 1000000000000000ULL) return false;
+    uint64_t divisor = (uint64_t)scale;
+    while (decimals > 0 && m % 10 == 0) {
+        m /= 10;
+        divisor /= 10;
+        decimals--;
+    }
+    if (decimals == 0) {
+        if (v < 0) sb_putc(sb, '-');
+        sb_put_i64(sb, (int64_t)m);
+        return true;
+    }
+    append_scaled(sb, v < 0, m, decimals, divisor);
+    return true;
 }
 
 /* v with at most WINDOW_RESULT_DIGITS significant digits, trailing zeros
@@ -68,6 +118,7 @@ static void append_metric_value(strbuf *sb, double v)
                 return;
             }
         }
+        if (append_rounded(sb, v)) return;
     }
     sb_printf(sb, "%.*g", WINDOW_RESULT_DIGITS, v);
 }
@@ -82,9 +133,10 @@ void window_result_format(strbuf *sb, const struct window_result *r)
     else
         sb_puts(sb, r->key);
     sb_putc(sb, ',');
-    append_time_member(sb, "windowStart", r->start_ms);
+    static struct time_text start_memo, end_memo;
+    append_time_member(sb, "windowStart", r->start_ms, &start_memo);
     sb_putc(sb, ',');
-    append_time_member(sb, "windowEnd", r->end_ms);
+    append_time_member(sb, "windowEnd", r->end_ms, &end_memo);
     for (size_t i = 0; i < r->n_metrics; i++) {
         sb_putc(sb, ',');
         ndjson_append_string(sb, r->metrics[i].name, strlen(r->metrics[i].name));
