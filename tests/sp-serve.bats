@@ -252,6 +252,26 @@ PY
     [ -n "$inf" ] && [ "$inf" = "$cnt" ]
 }
 
+@test "sp-serve: --kafka reports the cluster in /health; Kafka down is degraded, not unhealthy" {
+    load helpers/kafka
+    kafka_mock_start
+    serve_start --kafka "$KAFKA_BROKERS" --metrics-file "$BATS_TEST_TMPDIR/serve.prom"
+    get "$SERVE_URL/health"
+    [ "$code" = 200 ]
+    jq -e '.status == "healthy" and .services.kafka == "connected"' <<<"$body"
+    kill -USR1 "$KAFKA_MOCK_PID"   # every broker down
+    for i in $(seq 30); do
+        get "$SERVE_URL/health"
+        jq -e '.services.kafka == "error"' <<<"$body" >/dev/null && break
+        sleep 0.2
+    done
+    [ "$code" = 200 ]
+    jq -e '.status == "degraded" and .services.kafka == "error" and .services.redis == "connected"' <<<"$body"
+    serve_stop
+    kafka_mock_stop
+    grep -q '^sp_http_requests_total{route="/health",status="200"} [1-9]' "$BATS_TEST_TMPDIR/serve.prom"
+}
+
 @test "sp-serve: Redis down gives 503, and it recovers by itself" {
     redis_stop
     get "$SERVE_URL/health"
