@@ -59,6 +59,8 @@ check_against_reference() {
     [ "$status" -eq 64 ]
     run sp-window --size 1m --slide 2m
     [ "$status" -eq 64 ]
+    run sp-window --agg regionId=count
+    [ "$status" -eq 64 ]
     run sp-window "$W/no-such-file"
     [ "$status" -eq 66 ]
 }

@@ -205,6 +205,9 @@ static void parse_options(int argc, char **argv, struct options *o)
     cfg->track_changes = o->emit_every_ms > 0;
     cfg->spec = &o->spec;
     camel_case(o->key_field, cfg->key_name, sizeof cfg->key_name);
+    for (size_t i = 0; i < o->spec.n_metrics; i++)
+        if (strcmp(o->spec.metrics[i].name, cfg->key_name) == 0)
+            diag_fatal(EX_USAGE, "--agg %s: the result's key is called that", cfg->key_name);
     const char *problem = window_config_check(cfg);
     if (problem != NULL) diag_fatal(EX_USAGE, "%s", problem);
 }
