@@ -128,6 +128,123 @@ json_t *checkpoint_read(const char *path, bool *missing, char *err, size_t errle
     return doc;
 }
 
+int checkpoint_reader_parse(struct checkpoint_reader *r, const char *text, size_t len, char *err,
+                            size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    struct ev_fields names;
+    ev_fields_init(&names);
+    ev_fields_add(&names, "windows");
+    struct ev_scan *scan = malloc(sizeof *scan);
+    if (scan == NULL) abort();
+    int rc = ev_scan(text, len, &names, scan);
+    if (rc != 0 || scan->top != EV_OBJECT || scan->value[0].count > 1 ||
+        (scan->value[0].kind != EV_ABSENT && scan->value[0].kind != EV_ARRAY)) {
+        snprintf(err, errlen, "not a checkpoint: %s",
+                 rc != 0 ? scan->error : "not an object with one \"windows\" array");
+        free(scan);
+        return -1;
+    }
+    /* The head is the text with the windows array cut down to []. */
+    size_t cut_from = len, cut_to = len;
+    if (scan->value[0].kind == EV_ARRAY) {
+        cut_from = (size_t)(scan->value[0].text - text);
+        cut_to = cut_from + scan->value[0].len;
+    }
+    free(scan);
+    r->text = malloc(len + 1);
+    if (r->text == NULL) abort();
+    memcpy(r->text, text, len);
+    r->len = len;
+    r->next = r->end = cut_from;
+    strbuf head = STRBUF_INIT;
+    sb_append(&head, text, cut_from);
+    if (cut_to > cut_from) {
+        sb_puts(&head, "[]");
+        sb_append(&head, text + cut_to, len - cut_to);
+        r->next = cut_from + 1;
+        r->end = cut_to - 1;
+    }
+    json_error_t jerr;
+    r->head = json_loadb(head.data, head.len, 0, &jerr);
+    sb_free(&head);
+    if (r->head == NULL) {
+        snprintf(err, errlen, "not a checkpoint: %s", jerr.text);
+        checkpoint_reader_close(r);
+        return -1;
+    }
+    return 0;
+}
+
+int checkpoint_reader_open(struct checkpoint_reader *r, const char *path, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? 1 : -1;
+    }
+    strbuf text = STRBUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        sb_append(&text, chunk, n);
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed) {
+        snprintf(err, errlen, "%s: read error", path);
+        sb_free(&text);
+        return -1;
+    }
+    char why[256];
+    int rc = checkpoint_reader_parse(r, text.data ? text.data : "", text.len, why, sizeof why);
+    if (rc != 0) snprintf(err, errlen, "%s: %s", path, why);
+    sb_free(&text);
+    return rc;
+}
+
+static size_t skip_space(const char *text, size_t i, size_t end)
+{
+    while (i < end && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    return i;
+}
+
+int checkpoint_reader_next(struct checkpoint_reader *r, json_t **window)
+{
+    const char *t = r->text;
+    size_t i = skip_space(t, r->next, r->end);
+    if (i < r->end && t[i] == ',') i = skip_space(t, i + 1, r->end);
+    if (i >= r->end) return 0;
+    /* The whole text passed ev_scan, so the element ends at the first comma
+     * outside strings and brackets. */
+    size_t start = i;
+    int depth = 0;
+    for (; i < r->end; i++) {
+        char c = t[i];
+        if (c == '"') {
+            for (i++; i < r->end && t[i] != '"'; i++)
+                if (t[i] == '\\') i++;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == ',' && depth == 0) {
+            break;
+        }
+    }
+    r->next = i;
+    *window = json_loadb(t + start, i - start, JSON_DECODE_ANY, NULL);
+    return *window != NULL ? 1 : -1;
+}
+
+void checkpoint_reader_close(struct checkpoint_reader *r)
+{
+    json_decref(r->head);
+    free(r->text);
+    memset(r, 0, sizeof *r);
+}
+
 int checkpoint_validate(const json_t *doc, const char *config, uint64_t *records, char *err,
                         size_t errlen)
 {

@@ -682,7 +682,7 @@ static int restore_partitions(window_set *ws, const json_t *parts, int64_t now_m
     return 0;
 }
 
-static int restore_window(window_set *ws, const json_t *wj, char *err, size_t errlen)
+static int restore_one_window(window_set *ws, const json_t *wj, char *err, size_t errlen)
 {
     const json_t *key = json_object_get(wj, "key");
     const json_t *start = json_object_get(wj, "start");
@@ -729,18 +729,24 @@ int window_state_from_json(window_set *ws, const json_t *j, int64_t now_ms, char
     if (read_time(json_object_get(j, "watermark"), &ws->watermark) != 0 ||
         read_time(json_object_get(j, "highest"), &ws->highest) != 0)
         return restore_error(ws, err, errlen, "watermark or highest is not a time");
-    if (!json_is_boolean(assignment_known) || !json_is_array(windows))
+    if (!json_is_boolean(assignment_known) || (windows != NULL && !json_is_array(windows)))
         return restore_error(ws, err, errlen, "window state is incomplete");
     ws->assignment_known = json_is_true(assignment_known);
     if (restore_partitions(ws, json_object_get(j, "partitions"), now_ms) != 0)
         return restore_error(ws, err, errlen, "a partition is malformed or repeated");
+    ws->last_input_ms = now_ms;
     size_t i;
     const json_t *wj;
     json_array_foreach(windows, i, wj)
     {
-        if (restore_window(ws, wj, err, errlen) != 0) return restore_error(ws, err, errlen, NULL);
+        if (window_restore_window(ws, wj, err, errlen) != 0) return -1;
     }
-    ws->last_input_ms = now_ms;
+    return 0;
+}
+
+int window_restore_window(window_set *ws, const json_t *wj, char *err, size_t errlen)
+{
+    if (restore_one_window(ws, wj, err, errlen) != 0) return restore_error(ws, err, errlen, NULL);
     /* A window the watermark has already passed (not possible in a file this
      * program wrote) closes now rather than lingering. */
     close_reached(ws);

@@ -146,9 +146,17 @@ size_t window_count(const window_set *ws);
 void window_state_append_json(strbuf *sb, const window_set *ws);
 
 /* Replace the state of an empty set with the one in j (members as written by
- * window_state_append_json). Returns 0, or -1 with the reason in err; the set
- * is then empty again. now_ms starts the idle clocks. */
+ * window_state_append_json; "windows" may be left out and its windows given
+ * one by one to window_restore_window). Returns 0, or -1 with the reason in
+ * err; the set is then empty again. now_ms starts the idle clocks. */
 int window_state_from_json(window_set *ws, const json_t *j, int64_t now_ms, char *err,
                            size_t errlen);
+
+/* Add one window of a checkpoint, {"key":...,"start":...,"emitted":...,
+ * "state":{...}}, to a set restored by window_state_from_json. Returns 0, or
+ * -1 with the reason in err; the set is then empty again. A window the
+ * watermark has already passed (never so in a file sp-window wrote) closes
+ * at once. */
+int window_restore_window(window_set *ws, const json_t *wj, char *err, size_t errlen);
 
 #endif

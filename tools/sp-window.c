@@ -286,18 +286,22 @@ static void restore_checkpoint(struct run *run)
 {
     const char *path = run->opt->checkpoint_path;
     char err[512];
-    bool missing;
-    json_t *doc = checkpoint_read(path, &missing, err, sizeof err);
-    if (doc == NULL) {
-        if (missing) return;
-        diag_fatal(EX_DATAERR, "%s", err);
-    }
-    if (checkpoint_validate(doc, run->config, &run->skip_records, err, sizeof err) != 0 ||
-        window_state_from_json(run->windows, doc, wallclock_ms(), err, sizeof err) != 0) {
-        json_decref(doc);
+    struct checkpoint_reader reader;
+    int opened = checkpoint_reader_open(&reader, path, err, sizeof err);
+    if (opened == 1) return; /* a first start */
+    if (opened != 0) diag_fatal(EX_DATAERR, "%s", err);
+    if (checkpoint_validate(reader.head, run->config, &run->skip_records, err, sizeof err) != 0 ||
+        window_state_from_json(run->windows, reader.head, wallclock_ms(), err, sizeof err) != 0)
         diag_fatal(EX_DATAERR, "%s: %s", path, err);
+    json_t *window;
+    int got;
+    while ((got = checkpoint_reader_next(&reader, &window)) == 1) {
+        int rc = window_restore_window(run->windows, window, err, sizeof err);
+        json_decref(window);
+        if (rc != 0) diag_fatal(EX_DATAERR, "%s: %s", path, err);
     }
-    json_decref(doc);
+    if (got < 0) diag_fatal(EX_DATAERR, "%s: a window does not parse", path);
+    checkpoint_reader_close(&reader);
     diag_warn("restored %s: skipping the first %llu records of a replayed input", path,
               (unsigned long long)run->skip_records);
 }

@@ -1,6 +1,7 @@
-/* fuzz_checkpoint: any bytes as a checkpoint file. Reading, validating and
- * restoring must never crash, leak or trip a sanitizer, and a restored state
- * must keep working: events go in, windows close, the state writes out. */
+/* fuzz_checkpoint: any bytes as a checkpoint file. Reading it window by
+ * window, validating and restoring must never crash, leak or trip a
+ * sanitizer, and a restored state must keep working: events go in, windows
+ * close, the state writes out. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,12 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct agg_spec spec;
     if (spec.n_metrics == 0) agg_spec_default(&spec);
-    json_error_t jerr;
-    json_t *doc = json_loadb((const char *)data, size, 0, &jerr);
-    if (doc == NULL) return 0;
-    uint64_t records;
+    struct checkpoint_reader reader;
     char err[256];
-    checkpoint_validate(doc, "key=region_id", &records, err, sizeof err);
+    if (checkpoint_reader_parse(&reader, (const char *)data, size, err, sizeof err) != 0) return 0;
+    uint64_t records;
+    checkpoint_validate(reader.head, "key=region_id", &records, err, sizeof err);
 
     struct window_config cfg = {.size_ms = 60000,
                                 .slide_ms = 60000,
@@ -38,7 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 .spec = &spec};
     strbuf sb = STRBUF_INIT;
     window_set *ws = window_set_new(&cfg, discard, &sb);
-    if (window_state_from_json(ws, doc, 1700000000000LL, err, sizeof err) == 0) {
+    int rc = window_state_from_json(ws, reader.head, 1700000000000LL, err, sizeof err);
+    json_t *window;
+    while (rc == 0 && checkpoint_reader_next(&reader, &window) == 1) {
+        rc = window_restore_window(ws, window, err, sizeof err);
+        json_decref(window);
+    }
+    if (rc == 0) {
         struct window_key key = {.num = 5};
         double values[AGG_MAX_FIELDS] = {10, 2, 600};
         struct window_span span;
@@ -54,6 +60,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     window_set_free(ws);
     sb_free(&sb);
-    json_decref(doc);
+    checkpoint_reader_close(&reader);
     return 0;
 }

@@ -68,6 +68,46 @@ TEST(text_document_reads_back)
     sb_free(&sb);
 }
 
+TEST(reader_gives_the_windows_one_by_one)
+{
+    /* Keys with commas, brackets and escaped quotes must not split a window. */
+    const char *text = "{\"format\":\"x\",\"windows\":[ {\"key\":\"a,]}\\\"[\",\"n\":[1,2]},\n"
+                       "{\"key\":2} ,{\"key\":3}],\"records\":5}";
+    struct checkpoint_reader r;
+    char err[256];
+    CHECK_INT(checkpoint_reader_parse(&r, text, strlen(text), err, sizeof err), 0);
+    CHECK(json_array_size(json_object_get(r.head, "windows")) == 0);
+    CHECK_INT(json_integer_value(json_object_get(r.head, "records")), 5);
+    json_t *w;
+    CHECK_INT(checkpoint_reader_next(&r, &w), 1);
+    CHECK_STR(json_string_value(json_object_get(w, "key")), "a,]}\"[");
+    CHECK_INT(json_array_size(json_object_get(w, "n")), 2);
+    json_decref(w);
+    CHECK_INT(checkpoint_reader_next(&r, &w), 1);
+    CHECK_INT(json_integer_value(json_object_get(w, "key")), 2);
+    json_decref(w);
+    CHECK_INT(checkpoint_reader_next(&r, &w), 1);
+    CHECK_INT(json_integer_value(json_object_get(w, "key")), 3);
+    json_decref(w);
+    CHECK_INT(checkpoint_reader_next(&r, &w), 0);
+    checkpoint_reader_close(&r);
+
+    const char *empty = "{\"windows\":[ ]}";
+    CHECK_INT(checkpoint_reader_parse(&r, empty, strlen(empty), err, sizeof err), 0);
+    CHECK_INT(checkpoint_reader_next(&r, &w), 0);
+    checkpoint_reader_close(&r);
+    const char *none = "{\"records\":1}";
+    CHECK_INT(checkpoint_reader_parse(&r, none, strlen(none), err, sizeof err), 0);
+    CHECK_INT(checkpoint_reader_next(&r, &w), 0);
+    checkpoint_reader_close(&r);
+
+    const char *bad[] = {"", "[1]", "{\"windows\":{}}", "{\"windows\":[1,]}",
+                         "{\"windows\":[],\"windows\":[]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK_INT(checkpoint_reader_parse(&r, bad[i], strlen(bad[i]), err, sizeof err), -1);
+    CHECK_INT(checkpoint_reader_open(&r, path_in_dir("absent.json"), err, sizeof err), 1);
+}
+
 TEST(missing_and_corrupt_files)
 {
     bool missing = false;
@@ -112,6 +152,7 @@ int main(void)
     if (mkdtemp(dir) == NULL) return 2;
     RUN(write_then_read_back);
     RUN(text_document_reads_back);
+    RUN(reader_gives_the_windows_one_by_one);
     RUN(missing_and_corrupt_files);
     RUN(validate_checks_format_and_version);
     RUN(write_into_missing_directory_fails_cleanly);
