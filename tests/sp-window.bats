@@ -91,6 +91,25 @@ for i in range(5000):
     check_against_reference "$W/big.ndjson"
 }
 
+@test "string keys, unsorted times, 5-minute windows: equal to the reference, keys in byte order" {
+    python3 -c '
+import json, random
+random.seed(11)
+zones = ["Zone \u00e9", "zone-b", "Zone-A", "z", "a,b", "\"q\""]
+for i in range(4000):
+    print(json.dumps({"zone": random.choice(zones), "event_time": "2025-03-01T%02d:%02d:%02d.%03dZ" % (
+        random.randint(0, 3), random.randint(0, 59), random.randint(0, 59), random.randint(0, 999)),
+        "fare": round(random.uniform(2, 80), 2), "duration": random.randint(60, 5000),
+        "distance": round(random.uniform(0.1, 30), 1)}))' >"$W/zones.ndjson"
+    check_against_reference "$W/zones.ndjson" --key zone --size 300
+    # Within each window end, keys ascend bytewise.
+    python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+keys = [(r["windowEnd"], r["zone"].encode()) for r in rows]
+assert keys == sorted(keys), "not in end-then-key order"' "$W/out"
+}
+
 @test "hopping windows (--slide) equal the reference: each event in size/slide windows" {
     head -n 3000 "$SP_EXAMPLES/streampulse_load_test_50k.csv" >"$W/small.csv"
     replay "$W/small.csv" "$W/in.ndjson"
