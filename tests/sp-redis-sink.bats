@@ -199,3 +199,20 @@ teardown() {
         rcli zrange "$key" 0 -1 withscores | sed -n 'n;p'; done | awk '{ s += $1 } END { print s }')
     [ "$got" = "$want" ]
 }
+
+@test "sp-redis-sink: Redis out of memory (noeviction) holds the input until it has room" {
+    gen_results 10 30 >"$T/r.ndjson"
+    rcli config set maxmemory-policy noeviction >/dev/null
+    rcli config set maxmemory 1 >/dev/null   # 1 byte: every write is refused
+    sp-redis-sink --url "$REDIS_URL" --metrics-file "$T/m.prom" <"$T/r.ndjson" 2>"$T/err" &
+    pid=$!
+    for i in $(seq 100); do grep -q 'unavailable' "$T/err" && break; sleep 0.05; done
+    grep -q 'OOM' "$T/err"
+    [ "$(rcli exists regions)" = 0 ]
+    rcli config set maxmemory 0 >/dev/null
+    wait "$pid"
+    grep -q 'is back' "$T/err"
+    python3 "$TESTS_DIR/helpers/redis_layout.py" check "$REDIS_PORT" "$T/r.ndjson"
+    errors=$(sed -n 's/^sp_redis_errors_total{tool="sp-redis-sink"} //p' "$T/m.prom")
+    [ "$errors" -gt 0 ]
+}
