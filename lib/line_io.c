@@ -147,6 +147,12 @@ enum line_status line_reader_next(line_reader *r, const char **line, size_t *len
                 *len = (size_t)(nl - *line);
                 r->start = r->scan = (size_t)(nl - r->buf) + 1;
                 r->line_number++;
+                /* The newline can arrive in the same read as the bytes
+                 * past the limit: the line is over-long all the same. */
+                if (*len > LINE_MAX_BYTES) {
+                    *len = LINE_MAX_BYTES;
+                    return LINE_TOO_LONG;
+                }
                 return LINE_OK;
             }
             r->scan = r->end;

@@ -64,6 +64,27 @@ TEST(over_long_line_is_reported_once_and_skipped)
     free(data);
 }
 
+/* A line just over the limit whose newline comes in the same read as the
+ * rest of it: still LINE_TOO_LONG, never a LINE_OK longer than the limit. */
+TEST(line_just_over_the_limit_is_too_long)
+{
+    size_t n = LINE_MAX_BYTES + 1000;
+    char *data = malloc(n + 3);
+    memset(data, 'z', n);
+    memcpy(data + n, "\nz", 3);
+    int fd = file_with(data, n + 2);
+    line_reader *r = line_reader_new(fd);
+    const char *line;
+    size_t len;
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_TOO_LONG);
+    CHECK_INT(len, LINE_MAX_BYTES);
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_OK && len == 1 && line[0] == 'z');
+    CHECK(line_reader_next(r, &line, &len, -1) == LINE_EOF);
+    line_reader_free(r);
+    close(fd);
+    free(data);
+}
+
 TEST(idle_pipe_times_out_then_delivers)
 {
     int p[2];
@@ -116,6 +137,7 @@ int main(void)
 {
     RUN(splits_lines_and_keeps_last_without_newline);
     RUN(over_long_line_is_reported_once_and_skipped);
+    RUN(line_just_over_the_limit_is_too_long);
     RUN(idle_pipe_times_out_then_delivers);
     RUN(output_is_buffered_until_flush);
     RUN(closed_reader_gives_epipe);
