@@ -525,8 +525,10 @@ int main(int argc, char **argv)
     run.last_checkpoint_mono = run.last_emit_mono = run.last_clock_mono = monotonic_ms();
 
     bool finished = read_inputs(&run, argc - optind, argv + optind);
-    if (finished && !run.downstream_gone) window_close_all(run.windows);
+    /* End of input may only mean an upstream stage died: the checkpoint keeps
+     * the windows open, so a restart on the replayed input completes them. */
     save_checkpoint(&run);
+    if (finished && !run.downstream_gone) window_close_all(run.windows);
     flush_all(&run);
     update_gauges(&run);
     metrics_write(run.metrics);
