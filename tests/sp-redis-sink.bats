@@ -121,15 +121,20 @@ teardown() {
     gen_results 1 1 >"$T/one.ndjson"
     start=$(jq -r '.windowStart | fromdate' "$T/one.ndjson")
     # one result, then the pipe stays open: the sink must not wait for more
-    { cat "$T/one.ndjson"; sleep 3; } | sp-redis-sink --url "$REDIS_URL" --batch 1000 &
+    # (or for the end of input) before writing it
+    mkfifo "$T/fifo"
+    sp-redis-sink --url "$REDIS_URL" --batch 1000 <"$T/fifo" 3>&- &
     pid=$!
-    for i in $(seq 40); do
+    exec 4>"$T/fifo"
+    cat "$T/one.ndjson" >&4
+    for i in $(seq 100); do
         [ "$(rcli exists "region:1:window:$start")" = 1 ] && break
         sleep 0.05
     done
     [ "$(rcli exists "region:1:window:$start")" = 1 ]
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" || true
+    kill -0 "$pid"   # still reading: written while the input was idle
+    exec 4>&-
+    wait "$pid"
 }
 
 @test "sp-redis-sink: Redis stopped mid-stream, restarted: nothing lost, said on stderr" {
