@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "event_time.h"
@@ -91,7 +92,16 @@ int checkpoint_write(const char *path, const json_t *doc)
     return rc;
 }
 
-void checkpoint_start(strbuf *sb, const char *config, uint64_t records, int64_t written_at_ms)
+static void append_size(strbuf *sb, int64_t bytes)
+{
+    if (bytes < 0)
+        sb_puts(sb, "null");
+    else
+        sb_put_i64(sb, bytes);
+}
+
+void checkpoint_start(strbuf *sb, const char *config, uint64_t records,
+                      const struct checkpoint_outputs *outputs, int64_t written_at_ms)
 {
     char when[EVENT_TIME_TEXT_MAX];
     size_t when_len = event_time_format_ms(written_at_ms, when);
@@ -101,6 +111,13 @@ void checkpoint_start(strbuf *sb, const char *config, uint64_t records, int64_t 
     ndjson_append_string(sb, config, strlen(config));
     sb_puts(sb, ",\"records\":");
     sb_put_i64(sb, (int64_t)records);
+    if (outputs != NULL) {
+        sb_puts(sb, ",\"outputs\":{\"late\":");
+        append_size(sb, outputs->late_bytes);
+        sb_puts(sb, ",\"dlq\":");
+        append_size(sb, outputs->dlq_bytes);
+        sb_putc(sb, '}');
+    }
     sb_puts(sb, ",\"written_at\":");
     ndjson_append_string(sb, when, when_len);
     sb_putc(sb, ',');
@@ -245,13 +262,10 @@ void checkpoint_reader_close(struct checkpoint_reader *r)
     memset(r, 0, sizeof *r);
 }
 
-int checkpoint_validate(const json_t *doc, const char *config, uint64_t *records, char *err,
-                        size_t errlen)
+int checkpoint_format_ok(const json_t *doc, char *err, size_t errlen)
 {
     const json_t *format = json_object_get(doc, "format");
     const json_t *version = json_object_get(doc, "version");
-    const json_t *saved_config = json_object_get(doc, "config");
-    const json_t *count = json_object_get(doc, "records");
     if (!json_is_string(format) || strcmp(json_string_value(format), CHECKPOINT_FORMAT) != 0) {
         snprintf(err, errlen, "not an sp-window checkpoint");
         return -1;
@@ -260,6 +274,15 @@ int checkpoint_validate(const json_t *doc, const char *config, uint64_t *records
         snprintf(err, errlen, "checkpoint version is not %d", CHECKPOINT_VERSION);
         return -1;
     }
+    return 0;
+}
+
+int checkpoint_validate(const json_t *doc, const char *config, uint64_t *records, char *err,
+                        size_t errlen)
+{
+    const json_t *saved_config = json_object_get(doc, "config");
+    const json_t *count = json_object_get(doc, "records");
+    if (checkpoint_format_ok(doc, err, errlen) != 0) return -1;
     if (!json_is_string(saved_config) || strcmp(json_string_value(saved_config), config) != 0) {
         snprintf(err, errlen, "checkpoint was made with other options (%s)",
                  json_is_string(saved_config) ? json_string_value(saved_config) : "?");
@@ -270,5 +293,44 @@ int checkpoint_validate(const json_t *doc, const char *config, uint64_t *records
         return -1;
     }
     *records = (uint64_t)json_integer_value(count);
+    return 0;
+}
+
+static int64_t recorded_size(const json_t *outputs, const char *name)
+{
+    const json_t *size = json_object_get(outputs, name);
+    if (!json_is_integer(size) || json_integer_value(size) < 0) return -1;
+    return (int64_t)json_integer_value(size);
+}
+
+void checkpoint_outputs_get(const json_t *doc, struct checkpoint_outputs *out)
+{
+    const json_t *outputs = json_object_get(doc, "outputs");
+    out->late_bytes = recorded_size(outputs, "late");
+    out->dlq_bytes = recorded_size(outputs, "dlq");
+}
+
+int64_t checkpoint_output_size(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+    return (int64_t)st.st_size;
+}
+
+int checkpoint_output_rewind(int fd, int64_t recorded, char *err, size_t errlen)
+{
+    if (recorded < 0) return 0;
+    int64_t size = checkpoint_output_size(fd);
+    if (size < 0 || size == recorded) return 0;
+    if (size < recorded) {
+        snprintf(err, errlen, "%lld bytes, shorter than the %lld of the checkpoint: records lost",
+                 (long long)size, (long long)recorded);
+        return -1;
+    }
+    if (ftruncate(fd, (off_t)recorded) != 0) {
+        snprintf(err, errlen, "cutting back to %lld bytes: %s", (long long)recorded,
+                 strerror(errno));
+        return -1;
+    }
     return 0;
 }

@@ -3,7 +3,8 @@
  *
  *   {"format":"sp-window-checkpoint","version":1,
  *    "config":"key=region_id time=event_time size=60000 slide=60000 agg=...",
- *    "records":12345, "written_at":"2026-11-25T12:00:00.000Z",
+ *    "records":12345, "outputs":{"late":5120,"dlq":null},
+ *    "written_at":"2026-11-25T12:00:00.000Z",
  *    "watermark":..., "highest":..., "assignment_known":false,
  *    "partitions":[...], "windows":[...]}
  *
@@ -12,7 +13,23 @@
  * "_kafka" are skipped by offset instead (the partitions' next_offset). The
  * members from "watermark" on are the window state (window_state_append_json).
  * "config" names what the state depends on; a restore under another config
- * is refused rather than silently mixing two computations. */
+ * is refused rather than silently mixing two computations.
+ *
+ * "outputs" holds the byte sizes of the late-event and dead-letter files
+ * ({"late":N,"dlq":N}, null for one that is not a regular file): records
+ * written after the checkpoint are written again by a restarted run, so a
+ * restore cuts each file back to its recorded size (checkpoint_output_rewind)
+ * and every record is in it exactly once. A checkpoint without "outputs"
+ * (an older one) restores without cutting.
+ *
+ * Reading only the Kafka offsets (sp-kcat-in --resume-from): the windows
+ * are most of the file (62 MB for 300,000 windows), and a jansson tree of
+ * them takes over a gigabyte. Open it with checkpoint_reader_open(), which
+ * parses every member but "windows" into r.head; check it with
+ * checkpoint_format_ok(r.head), then read r.head's "partitions" array, whose
+ * elements are {"topic":..,"partition":..,"next_offset":..,"highest":..,
+ * "assigned":..}: next_offset is the first offset not yet counted. Never call
+ * checkpoint_reader_next(); close with checkpoint_reader_close(). */
 #ifndef SP_CHECKPOINT_H
 #define SP_CHECKPOINT_H
 
@@ -27,11 +44,36 @@
 #define CHECKPOINT_FORMAT "sp-window-checkpoint"
 #define CHECKPOINT_VERSION 1
 
+/* Sizes in bytes of the side outputs when a checkpoint is written; -1 for
+ * one that is not a regular file (stderr, a pipe): nothing to cut back. */
+struct checkpoint_outputs {
+    int64_t late_bytes;
+    int64_t dlq_bytes;
+};
+
+/* The size of the regular file open on fd, or -1 when fd is something else
+ * (or fstat fails). Flush what is buffered for fd first. */
+int64_t checkpoint_output_size(int fd);
+
+/* Bring the file open on fd back to the recorded size of a checkpoint.
+ * Returns 0 when done or nothing to do (recorded < 0, fd not a regular file,
+ * the file already that size), or -1 with the reason in err: the file is
+ * shorter than recorded (removed or cut by someone else: records are
+ * missing, which no restart can bring back), or ftruncate failed. The caller
+ * warns and goes on. */
+int checkpoint_output_rewind(int fd, int64_t recorded, char *err, size_t errlen);
+
+/* The "outputs" of a checkpoint into *out; -1 for any size not recorded
+ * (an older checkpoint, null, not a non-negative integer). */
+void checkpoint_outputs_get(const json_t *doc, struct checkpoint_outputs *out);
+
 /* Append the opening of the document and its own members, up to and with
- * the comma after "written_at": the state members follow
+ * the comma after "written_at" ("outputs" from outputs; NULL records none):
+ * the state members follow
  * (window_state_append_json), then checkpoint_finish(). The text form is
  * what sp-window writes: it costs no tree however many windows it holds. */
-void checkpoint_start(strbuf *sb, const char *config, uint64_t records, int64_t written_at_ms);
+void checkpoint_start(strbuf *sb, const char *config, uint64_t records,
+                      const struct checkpoint_outputs *outputs, int64_t written_at_ms);
 
 /* Close the document begun by checkpoint_start(). */
 void checkpoint_finish(strbuf *sb);
@@ -81,6 +123,10 @@ int checkpoint_reader_next(struct checkpoint_reader *r, json_t **window);
 
 /* Release what the reader holds. */
 void checkpoint_reader_close(struct checkpoint_reader *r);
+
+/* Is doc (a whole checkpoint or a reader's head) an sp-window checkpoint
+ * of this format and version? Returns 0, or -1 with the reason in err. */
+int checkpoint_format_ok(const json_t *doc, char *err, size_t errlen);
 
 /* Check that doc is a checkpoint of this format and version made under
  * config; set *records. Returns 0, or -1 with the reason in err. The window

@@ -26,6 +26,7 @@ struct window_run {
     const struct window_run_options *opt;
     window_set *windows;
     out_buf *out, *late, *dlq;
+    int late_fd, dlq_fd; /* of --late and --dlq files; -1 for stderr */
     strbuf line_buf;
     struct window_event_reader events;
     metrics *metrics;
@@ -90,12 +91,16 @@ static void flush_all(window_run *run)
         if (outs[i] != NULL && out_flush(outs[i]) != 0) note_write_error(run);
 }
 
-static out_buf *open_output(const char *path)
+/* Output to path, appended, or to stderr without one (*fd is then -1: the
+ * checkpoint neither records nor cuts back a stream shared with the
+ * diagnostics). */
+static out_buf *open_output(const char *path, int *fd)
 {
+    *fd = -1;
     if (path == NULL) return out_new(STDERR_FILENO);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) diag_fatal(EX_CANTCREAT, "%s: %s", path, strerror(errno));
-    return out_new(fd);
+    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (*fd < 0) diag_fatal(EX_CANTCREAT, "%s: %s", path, strerror(errno));
+    return out_new(*fd);
 }
 
 /* ---- checkpoints ----------------------------------------------------------- */
@@ -108,6 +113,15 @@ static void describe_config(window_run *run)
     snprintf(run->config, sizeof run->config, "key=%s time=%s size=%lld slide=%lld agg=%s",
              o->key_field, o->time_field, (long long)o->cfg.size_ms, (long long)o->cfg.slide_ms,
              aggs);
+}
+
+/* Cut a side output back to what the restored checkpoint recorded: the run
+ * writes the records after that point again. */
+static void rewind_output(int fd, const char *path, int64_t recorded)
+{
+    char err[256];
+    if (fd >= 0 && checkpoint_output_rewind(fd, recorded, err, sizeof err) != 0)
+        diag_warn("%s: %s", path, err);
 }
 
 static void restore_checkpoint(window_run *run)
@@ -129,13 +143,18 @@ static void restore_checkpoint(window_run *run)
         if (rc != 0) diag_fatal(EX_DATAERR, "%s: %s", path, err);
     }
     if (got < 0) diag_fatal(EX_DATAERR, "%s: a window does not parse", path);
+    struct checkpoint_outputs sizes;
+    checkpoint_outputs_get(reader.head, &sizes);
+    rewind_output(run->late_fd, run->opt->late_path, sizes.late_bytes);
+    rewind_output(run->dlq_fd, run->opt->dlq_path, sizes.dlq_bytes);
     checkpoint_reader_close(&reader);
     diag_warn("restored %s: skipping the first %llu records of a replayed input", path,
               (unsigned long long)run->skip_records);
 }
 
 /* Results first, then the checkpoint that says they are out: a crash
- * between the two only repeats results, which the sink takes idempotently. */
+ * between the two only repeats results, which the sink takes idempotently,
+ * and late events and dead letters, which the restore cuts back. */
 static void save_checkpoint(window_run *run)
 {
     if (run->opt->checkpoint_path == NULL || run->downstream_gone) return;
@@ -146,8 +165,14 @@ static void save_checkpoint(window_run *run)
      * are consumed all the same. */
     uint64_t records =
         run->plain_records > run->skip_records ? run->plain_records : run->skip_records;
+    /* Their sizes are taken after the flush above: what the file holds now
+     * is exactly what this checkpoint has accounted for. */
+    struct checkpoint_outputs sizes = {
+        .late_bytes = run->late_fd >= 0 ? checkpoint_output_size(run->late_fd) : -1,
+        .dlq_bytes = run->dlq_fd >= 0 ? checkpoint_output_size(run->dlq_fd) : -1,
+    };
     strbuf doc = STRBUF_INIT;
-    checkpoint_start(&doc, run->config, records, now);
+    checkpoint_start(&doc, run->config, records, &sizes, now);
     window_state_append_json(&doc, run->windows);
     checkpoint_finish(&doc);
     if (checkpoint_write_text(run->opt->checkpoint_path, doc.data, doc.len) != 0)
@@ -331,8 +356,8 @@ window_run *window_run_start(const struct window_run_options *opt)
     if (run == NULL) abort();
     run->opt = opt;
     run->out = out_new(STDOUT_FILENO);
-    run->late = open_output(opt->late_path);
-    run->dlq = open_output(opt->dlq_path);
+    run->late = open_output(opt->late_path, &run->late_fd);
+    run->dlq = open_output(opt->dlq_path, &run->dlq_fd);
     run->metrics = metrics_new("sp-window", opt->metrics_path);
     register_metrics(run);
     run->windows = window_set_new(&opt->cfg, emit_result, run);

@@ -8,6 +8,10 @@
  * stage that died, so it is no proof that the stream ended): checkpoint with
  * every window still open, then close them all and write their results.
  *
+ * The --late and --dlq files are exact across crashes: each checkpoint
+ * records their size after flushing them, and a restore cuts them back to
+ * it, since the restarted run writes the records after that point again.
+ *
  * Errors of the start (an output that cannot be created, a checkpoint that
  * cannot be used) end the program through diag_fatal(). */
 #ifndef SP_WINDOW_RUN_H
@@ -33,7 +37,8 @@ typedef struct window_run window_run;
 
 /* Open the outputs (results on stdout; late events and dead letters appended
  * to late_path and dlq_path, stderr without them), the metrics, and restore
- * from checkpoint_path when it exists. opt must outlive the run. Exits with
+ * from checkpoint_path when it exists, cutting the late and dead-letter files
+ * back to the sizes it recorded (a warning when one is shorter). opt must outlive the run. Exits with
  * EX_CANTCREAT (an output), EX_USAGE (field names) or EX_DATAERR (an
  * unusable checkpoint, or one made with other options). */
 window_run *window_run_start(const struct window_run_options *opt);

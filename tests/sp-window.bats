@@ -434,6 +434,56 @@ EOF
     [ "$(final_set "$W/all")" = "$(final_set "$W/whole")" ]
 }
 
+# disorder IN: IN with every tenth line arriving up to 3000 lines late (a
+# fixed seed), so that a tight --max-delay makes thousands of late events.
+disorder() {
+    python3 - "$1" <<'EOF'
+import random, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+rng = random.Random(7)
+moved = [(i + (rng.randrange(3000) if i % 10 == 0 else 0), i, l) for i, l in enumerate(lines)]
+print("\n".join(l for _, _, l in sorted(moved)))
+EOF
+}
+
+@test "kill -9 at several points of a disordered input: the --late and --dlq files end as after an uninterrupted run" {
+    replay "$SP_EXAMPLES/streampulse_load_test_50k.csv" "$W/sorted"
+    # Every 500th line is not an event: dead letters all along the input.
+    disorder "$W/sorted" | awk 'NR % 500 == 0 { print "{\"broken\":" } { print }' >"$W/in"
+    opts=(--max-delay 1m --allowed-lateness 30s --idle-timeout 0 --checkpoint-interval 200ms)
+    sp-window "${opts[@]}" --late "$W/late-whole" --dlq "$W/dlq-whole" <"$W/in" >"$W/whole"
+    [ "$(count_lines "$W/late-whole")" -gt 1000 ]
+    [ "$(count_lines "$W/dlq-whole")" -eq 100 ]
+    opts+=(--late "$W/late" --dlq "$W/dlq" --checkpoint "$W/cp")
+    : >"$W/all"
+    for pause in 0.4 0.6 0.8 1.0; do
+        feed "$W/in" "$W/cp" | sp-window "${opts[@]}" >>"$W/all" 3>&- &
+        pid=$!
+        sleep "$pause"
+        kill -KILL "$pid"
+        wait "$pid" || true
+        [ -z "$(tail -c 1 "$W/all")" ] || echo >>"$W/all"
+    done
+    [ "$(jq .records "$W/cp")" -gt 0 ]
+    sp-window "${opts[@]}" <"$W/in" >>"$W/all"
+    [ "$(final_set "$W/all")" = "$(final_set "$W/whole")" ]
+    # Each record once, in the same order; processed_at is the wall clock.
+    [ "$(jq -c 'del(.processed_at)' "$W/late")" = "$(jq -c 'del(.processed_at)' "$W/late-whole")" ]
+    [ "$(jq -c 'del(.processed_at)' "$W/dlq")" = "$(jq -c 'del(.processed_at)' "$W/dlq-whole")" ]
+}
+
+@test "a --late file shorter than the checkpoint recorded: a warning, and the run goes on" {
+    { ev 1 2025-01-01T10:00:00Z; ev 1 2025-01-01T09:00:00Z; } >"$W/in"
+    sp-window --max-delay 0 --late "$W/late" --checkpoint "$W/cp" <"$W/in" >/dev/null
+    [ "$(count_lines "$W/late")" -eq 1 ]
+    [ "$(jq .outputs.late "$W/cp")" -eq "$(stat -c %s "$W/late")" ]
+    [ "$(jq .outputs.dlq "$W/cp")" = null ]
+    : >"$W/late"
+    run sp-window --max-delay 0 --late "$W/late" --checkpoint "$W/cp" <"$W/in"
+    [ "$status" -eq 0 ]
+    [[ $output == *"sp-window: $W/late: 0 bytes, shorter than"* ]]
+}
+
 @test "--metrics-file: the promised metrics in Prometheus text" {
     replay "$SP_EXAMPLES/streampulse_sample_trips.csv" "$W/in"
     sp-window --metrics-file "$W/m.prom" --late /dev/null <"$W/in" >"$W/out"

@@ -1,4 +1,5 @@
-/* test_checkpoint: atomic write, read back, validation. */
+/* test_checkpoint: atomic write, read back, validation, side-output sizes. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,7 +46,7 @@ TEST(write_then_read_back)
 TEST(text_document_reads_back)
 {
     strbuf sb = STRBUF_INIT;
-    checkpoint_start(&sb, "key=\"odd\" name", 77, 1700000000000LL);
+    checkpoint_start(&sb, "key=\"odd\" name", 77, NULL, 1700000000000LL);
     sb_puts(&sb, "\"watermark\":null,\"windows\":[]");
     checkpoint_finish(&sb);
     const char *path = path_in_dir("text.json");
@@ -140,6 +141,86 @@ TEST(validate_checks_format_and_version)
     }
 }
 
+TEST(output_sizes_round_trip_through_the_document)
+{
+    strbuf sb = STRBUF_INIT;
+    struct checkpoint_outputs sizes = {.late_bytes = 5120, .dlq_bytes = -1};
+    checkpoint_start(&sb, "c", 1, &sizes, 0);
+    sb_puts(&sb, "\"windows\":[]");
+    checkpoint_finish(&sb);
+    json_t *doc = json_loadb(sb.data, sb.len, 0, NULL);
+    CHECK(doc != NULL);
+    struct checkpoint_outputs back = {0, 0};
+    checkpoint_outputs_get(doc, &back);
+    CHECK_INT(back.late_bytes, 5120);
+    CHECK_INT(back.dlq_bytes, -1);
+    CHECK(json_is_null(json_object_get(json_object_get(doc, "outputs"), "dlq")));
+    json_decref(doc);
+    /* An older checkpoint, without "outputs": nothing recorded. */
+    json_t *old = json_pack("{s:s}", "format", CHECKPOINT_FORMAT);
+    checkpoint_outputs_get(old, &back);
+    CHECK_INT(back.late_bytes, -1);
+    CHECK_INT(back.dlq_bytes, -1);
+    json_decref(old);
+    sb_free(&sb);
+}
+
+TEST(rewind_cuts_a_longer_file_back_and_leaves_the_rest)
+{
+    const char *path = path_in_dir("late.ndjson");
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    CHECK_INT(write(fd, "one\ntwo\nthree\n", 14), 14);
+    CHECK_INT(checkpoint_output_size(fd), 14);
+    char err[256];
+    /* Nothing recorded, or the recorded size: untouched. */
+    CHECK_INT(checkpoint_output_rewind(fd, -1, err, sizeof err), 0);
+    CHECK_INT(checkpoint_output_rewind(fd, 14, err, sizeof err), 0);
+    CHECK_INT(checkpoint_output_size(fd), 14);
+    /* Longer: cut back; appending then continues at the cut. */
+    CHECK_INT(checkpoint_output_rewind(fd, 8, err, sizeof err), 0);
+    CHECK_INT(write(fd, "2\n", 2), 2);
+    close(fd);
+    FILE *f = fopen(path, "r");
+    char text[32] = "";
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    CHECK_STR(text, "one\ntwo\n2\n");
+    /* Shorter than recorded: refused with a reason, file untouched. */
+    fd = open(path, O_WRONLY | O_APPEND);
+    CHECK_INT(checkpoint_output_rewind(fd, 100, err, sizeof err), -1);
+    CHECK(strstr(err, "shorter") != NULL);
+    CHECK_INT(checkpoint_output_size(fd), 10);
+    close(fd);
+}
+
+TEST(rewind_leaves_a_pipe_alone)
+{
+    int p[2];
+    CHECK_INT(pipe(p), 0);
+    CHECK_INT(write(p[1], "x\n", 2), 2);
+    CHECK_INT(checkpoint_output_size(p[1]), -1);
+    char err[256];
+    CHECK_INT(checkpoint_output_rewind(p[1], 0, err, sizeof err), 0);
+    char c[2];
+    CHECK_INT(read(p[0], c, 2), 2);
+    close(p[0]);
+    close(p[1]);
+}
+
+TEST(format_ok_checks_format_and_version_only)
+{
+    json_t *head = json_pack("{s:s,s:i}", "format", CHECKPOINT_FORMAT, "version",
+                             CHECKPOINT_VERSION);
+    char err[256];
+    CHECK_INT(checkpoint_format_ok(head, err, sizeof err), 0);
+    json_object_set_new(head, "version", json_integer(CHECKPOINT_VERSION + 1));
+    CHECK_INT(checkpoint_format_ok(head, err, sizeof err), -1);
+    CHECK(strstr(err, "version") != NULL);
+    json_decref(head);
+}
+
 TEST(write_into_missing_directory_fails_cleanly)
 {
     json_t *doc = json_object();
@@ -155,6 +236,10 @@ int main(void)
     RUN(reader_gives_the_windows_one_by_one);
     RUN(missing_and_corrupt_files);
     RUN(validate_checks_format_and_version);
+    RUN(output_sizes_round_trip_through_the_document);
+    RUN(rewind_cuts_a_longer_file_back_and_leaves_the_rest);
+    RUN(rewind_leaves_a_pipe_alone);
+    RUN(format_ok_checks_format_and_version_only);
     RUN(write_into_missing_directory_fails_cleanly);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
