@@ -1,7 +1,7 @@
 /* fuzz_checkpoint: any bytes as a checkpoint file. Reading it window by
  * window, validating and restoring must never crash, leak or trip a
- * sanitizer, and a restored state must keep working: events go in, windows
- * close, the state writes out. */
+ * sanitizer, recorded output sizes are -1 or sizes, and a restored state
+ * must keep working: events go in, windows close, the state writes out. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (checkpoint_reader_parse(&reader, (const char *)data, size, err, sizeof err) != 0) return 0;
     uint64_t records;
     checkpoint_validate(reader.head, "key=region_id", &records, err, sizeof err);
+    struct checkpoint_outputs outputs;
+    checkpoint_outputs_get(reader.head, &outputs);
+    if (outputs.late_bytes < -1 || outputs.dlq_bytes < -1) __builtin_trap();
 
     struct window_config cfg = {.size_ms = 60000,
                                 .slide_ms = 60000,
