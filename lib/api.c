@@ -35,6 +35,8 @@ static const char ALLOWED_METHODS[] = "GET, HEAD";
 struct api_worker {
     const struct api_config *cfg;
     redisContext *redis;
+    bool opened_now;   /* the connection was opened during this attempt */
+    bool stale_failed; /* a connection from an earlier request failed */
 };
 
 api_worker *api_worker_new(const struct api_config *cfg)
@@ -116,6 +118,7 @@ static redisContext *worker_redis(api_worker *w, struct api_response *resp)
     }
     char err[256];
     w->redis = redis_store_connect(w->cfg->redis, w->cfg->redis_timeout_ms, err, sizeof err);
+    w->opened_now = w->redis != NULL;
     if (w->redis == NULL) {
         http_metrics_redis_error(w->cfg->metrics);
         answer_error(resp, 503, "Redis unavailable: %s", err);
@@ -123,13 +126,21 @@ static redisContext *worker_redis(api_worker *w, struct api_response *resp)
     return w->redis;
 }
 
-/* A Redis command failed: drop the connection (the next request opens a new
- * one, which is how the server recovers by itself) and answer 503. */
-static void redis_failed(api_worker *w, struct api_response *resp, const char *err)
+/* A Redis command failed: drop the connection and answer 503. When the
+ * connection came from an earlier request (Redis may have restarted since),
+ * say so: dispatch() then runs the request once more on a new connection,
+ * which is how the server recovers by itself without a failed request. */
+static void drop_connection(api_worker *w)
 {
     http_metrics_redis_error(w->cfg->metrics);
     redisFree(w->redis);
     w->redis = NULL;
+    w->stale_failed = !w->opened_now;
+}
+
+static void redis_failed(api_worker *w, struct api_response *resp, const char *err)
+{
+    drop_connection(w);
     answer_error(resp, 503, "Redis unavailable: %s", err);
 }
 
@@ -511,15 +522,14 @@ static void handle_health(api_worker *w, struct api_response *resp, int64_t star
         redis_state = "disconnected";
     } else if (w->redis == NULL) {
         w->redis = redis_store_connect(w->cfg->redis, w->cfg->redis_timeout_ms, err, sizeof err);
+        w->opened_now = w->redis != NULL;
         if (w->redis == NULL) {
             http_metrics_redis_error(w->cfg->metrics);
             redis_state = "disconnected";
         }
     }
     if (w->redis && redis_read_ping(w->redis, err, sizeof err) < 0) {
-        http_metrics_redis_error(w->cfg->metrics);
-        redisFree(w->redis);
-        w->redis = NULL;
+        drop_connection(w);
         redis_state = "error";
     }
     const char *kafka_state =
@@ -549,7 +559,33 @@ static void handle_metrics(api_worker *w, struct api_response *resp)
 
 /* ---- dispatch ---- */
 
-/* Route, check the method, parse the query and run the handler. */
+static void run_handler(api_worker *w, const struct request *req, struct api_response *resp,
+                        int64_t started_ns)
+{
+    switch (req->route) {
+    case API_ROUTE_HEALTH:
+        handle_health(w, resp, started_ns);
+        return;
+    case API_ROUTE_METRICS:
+        handle_metrics(w, resp);
+        return;
+    case API_ROUTE_REGION:
+        handle_region(w, req, resp);
+        return;
+    case API_ROUTE_TIMELINE:
+        handle_timeline(w, req, resp);
+        return;
+    case API_ROUTE_TOP:
+        handle_top(w, req, resp);
+        return;
+    default:
+        answer_error(resp, 404, "no such path");
+        return;
+    }
+}
+
+/* Route, check the method, parse the query and run the handler (twice when
+ * a connection left from an earlier request turned out dead). */
 static void dispatch(api_worker *w, const char *method, const char *target, size_t target_len,
                      struct request *req, struct api_response *resp, int64_t started_ns)
 {
@@ -570,28 +606,15 @@ static void dispatch(api_worker *w, const char *method, const char *target, size
         answer_error(resp, 405, "method %.16s not allowed; use GET", method);
         return;
     }
-    if (question &&
-        parse_query(question + 1, target_len - path_len - 1, req, resp) != 0)
+    if (question && parse_query(question + 1, target_len - path_len - 1, req, resp) != 0)
         return;
-    switch (req->route) {
-    case API_ROUTE_HEALTH:
-        handle_health(w, resp, started_ns);
-        return;
-    case API_ROUTE_METRICS:
-        handle_metrics(w, resp);
-        return;
-    case API_ROUTE_REGION:
-        handle_region(w, req, resp);
-        return;
-    case API_ROUTE_TIMELINE:
-        handle_timeline(w, req, resp);
-        return;
-    case API_ROUTE_TOP:
-        handle_top(w, req, resp);
-        return;
-    default:
-        answer_error(resp, 404, "no such path");
-        return;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        w->opened_now = false;
+        w->stale_failed = false;
+        sb_reset(&resp->body);
+        run_handler(w, req, resp, started_ns);
+        if (!w->stale_failed)
+            return;
     }
 }
 
