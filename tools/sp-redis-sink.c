@@ -312,8 +312,10 @@ static int wait_inflight(struct sink *s)
  * it the one in flight. Returns 0, or -1 when giving up on Redis. */
 static int send_batch(struct sink *s)
 {
-    if (redis_batch_count(s->batch) == 0 || wait_inflight(s) != 0)
-        return redis_batch_count(s->batch) == 0 ? 0 : -1;
+    if (redis_batch_count(s->batch) == 0)
+        return 0;
+    if (wait_inflight(s) != 0)
+        return -1;
     redis_batch *b = s->batch;
     s->batch = s->inflight;
     s->inflight = b;
