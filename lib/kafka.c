@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "diag.h"
@@ -255,4 +258,33 @@ void kafka_assignment_format(strbuf *sb, const rd_kafka_topic_partition_list_t *
         sb_putc(sb, '}');
     }
     sb_puts(sb, "]}\n");
+}
+
+/* SIGALRM during kafka_consumer_close: only async-signal-safe calls. */
+static void close_timed_out(int sig)
+{
+    (void)sig;
+    static const char msg[] = ": could not leave the consumer group in time; giving up\n";
+    const char *name = diag_progname();
+    if (write(STDERR_FILENO, name, strlen(name)) < 0 ||
+        write(STDERR_FILENO, msg, sizeof msg - 1) < 0)
+        _exit(EX_UNAVAILABLE);
+    _exit(EX_UNAVAILABLE);
+}
+
+void kafka_consumer_close(rd_kafka_t *rk, int timeout_s)
+{
+    /* librdkafka's own asynchronous close (rd_kafka_consumer_close_queue)
+     * hangs in rd_kafka_destroy when abandoned in 2.0, so the deadline is an
+     * alarm instead. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = close_timed_out;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    alarm((unsigned)timeout_s);
+    rd_kafka_commit(rk, NULL, 0); /* what was stored; nothing stored is no error */
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    alarm(0);
 }

@@ -74,6 +74,14 @@ int64_t kafka_offsets_get(const kafka_offsets *o, int32_t partition);
 
 void kafka_offsets_free(kafka_offsets *o);
 
+/* Commit what was stored (waiting for the answer), leave the group and
+ * destroy rk. With the brokers
+ * gone rd_kafka_consumer_close() would wait for them indefinitely: after
+ * timeout_s seconds the process says so and exits with EX_UNAVAILABLE (the
+ * group notices at its session timeout). So everything worth keeping
+ * (output, metrics) must be written before the call. Uses SIGALRM. */
+void kafka_consumer_close(rd_kafka_t *rk, int timeout_s);
+
 /* Append the control line {"_kafka_assignment":[{"topic":"events","partition":0},…]}
  * with its '\n', listing parts in its order (NULL or empty gives []). */
 void kafka_assignment_format(strbuf *sb, const rd_kafka_topic_partition_list_t *parts);

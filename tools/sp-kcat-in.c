@@ -31,6 +31,8 @@
 #define LAG_INTERVAL_MS 1000
 #define METADATA_TIMEOUT_MS 5000
 #define METADATA_ATTEMPTS 3
+/* Longest wait to commit and leave the group at exit. */
+#define CLOSE_TIMEOUT_S 5
 /* Partition numbers above this are refused: the state is an array. */
 #define MAX_PARTITION 999999
 
@@ -386,16 +388,23 @@ static rd_kafka_topic_partition_list_t *all_partitions(struct consumer *c)
     return list;
 }
 
-/* -p, or every partition: assign once, for the whole run. */
+/* -p (checked against the topic), or every partition: assign once, for
+ * the whole run. */
 static void assign_static(struct consumer *c)
 {
-    rd_kafka_topic_partition_list_t *list;
+    rd_kafka_topic_partition_list_t *list = all_partitions(c);
     if (c->opt->partitions) {
-        list = rd_kafka_topic_partition_list_new((int)c->opt->n_partitions);
-        for (size_t i = 0; i < c->opt->n_partitions; i++)
-            rd_kafka_topic_partition_list_add(list, c->opt->topic, c->opt->partitions[i]);
-    } else {
-        list = all_partitions(c);
+        /* A partition the topic lacks would only produce retry warnings. */
+        rd_kafka_topic_partition_list_t *chosen =
+            rd_kafka_topic_partition_list_new((int)c->opt->n_partitions);
+        for (size_t i = 0; i < c->opt->n_partitions; i++) {
+            int32_t p = c->opt->partitions[i];
+            if (!rd_kafka_topic_partition_list_find(list, c->opt->topic, p))
+                diag_fatal(EX_UNAVAILABLE, "topic %s has no partition %" PRId32, c->opt->topic, p);
+            rd_kafka_topic_partition_list_add(chosen, c->opt->topic, p);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+        list = chosen;
     }
     apply_start_offsets(c, list, c->opt->offset);
     mark_assigned(c, list, true);
@@ -530,15 +539,14 @@ int main(int argc, char **argv)
 
     /* One shutdown path: flush, store, commit, leave the group at once. */
     flush_and_store(&c);
-    if (opt.group && !c.downstream_gone) rd_kafka_commit(c.rk, NULL, 0);
     update_lag(&c);
-    rd_kafka_consumer_close(c.rk);
-    rd_kafka_destroy(c.rk);
     if (out_close(c.out) < 0 && errno != EPIPE && !c.exit_code) {
         diag_warn("write error: %m");
         c.exit_code = EX_IOERR;
     }
+    c.downstream_gone = true; /* the output is closed: callbacks write nothing */
     metrics_write(c.m);
+    kafka_consumer_close(c.rk, CLOSE_TIMEOUT_S);
     metrics_free(c.m);
     kafka_offsets_free(&c.resume);
     sb_free(&c.line);

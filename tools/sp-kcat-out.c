@@ -205,7 +205,7 @@ static void produce_line(struct producer *p, const char *line, size_t len, uint6
     if (opt->key_field) {
         sb_reset(&p->key);
         if (kafka_msg_key(line, len, opt->key_field, strlen(opt->key_field), &p->key)) {
-            key = p->key.data;
+            key = p->key.len ? p->key.data : ""; /* an empty key, not none */
             key_len = p->key.len;
         } else {
             (*p->unkeyed_total)++;

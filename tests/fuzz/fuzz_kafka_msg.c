@@ -39,6 +39,10 @@ static void check_line(const char *value, size_t n)
         abort();
     json_error_t err;
     json_t *line = json_loadb(sb.data, sb.len, JSON_ALLOW_NUL, &err);
+    if (!line && as_object && json_error_code(&err) == json_error_numeric_overflow) {
+        sb_free(&sb); /* valid JSON with a number too large for jansson */
+        return;
+    }
     if (!line || !json_is_object(line)) abort();
     void *first = json_object_iter(line);
     if (!first || strcmp(json_object_iter_key(first), "_kafka") != 0) abort();
@@ -87,7 +91,7 @@ static void check_key(const char *value, size_t n)
     bool single = occurrences(value, n, "\"k\"") == 1 && !memmem(value, n, "\\u", 2);
     if (single && json_is_string(k)) {
         if (!found || key.len != json_string_length(k) ||
-            memcmp(key.data, json_string_value(k), key.len) != 0)
+            (key.len && memcmp(key.data, json_string_value(k), key.len) != 0))
             abort();
     }
     json_decref(v);

@@ -1,0 +1,261 @@
+#!/usr/bin/env bats
+# sp-kafka-mock, sp-kcat-out and sp-kcat-in against a real (mock) cluster,
+# with kcat as the independent client and jq/python3 as the oracles.
+
+load helpers/common
+load helpers/kafka
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+    kafka_mock_start -t events:4 -t one:1
+    # 300 trip events as NDJSON, made by python from the sample CSV (not by
+    # any StreamPulse program).
+    python3 - "$SP_EXAMPLES/streampulse_sample_trips.csv" >"$T/trips.ndjson" <<'EOF'
+import csv, json, sys
+for row in csv.DictReader(open(sys.argv[1])):
+    print(json.dumps({"trip_id": row["trip_id"], "region_id": int(row["region_id"]),
+                      "event_time": row["event_time"], "fare": float(row["fare"])},
+                     separators=(",", ":")))
+EOF
+}
+
+# The mock holds a group's rebalance for the session timeout less a second
+# when a member rejoins: keep it short so a restarted member waits seconds.
+GROUP_OPTS=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
+
+teardown() {
+    kafka_mock_stop
+}
+
+# kcat_all TOPIC FORMAT: every message of TOPIC, one per line, in kcat's -f format.
+kcat_all() {
+    kcat -C -b "$KAFKA_BROKERS" -t "$1" -e -q -f "$2"
+}
+
+@test "help, version and the man pages list every option" {
+    for prog in sp-kafka-mock sp-kcat-out sp-kcat-in; do
+        run "$SP_BIN/$prog" --version
+        [ "$status" -eq 0 ]
+        [[ "$output" == "$prog "[0-9]* ]]
+        run "$SP_BIN/$prog" --help
+        [ "$status" -eq 0 ]
+        for opt in $(grep -o -- '--[a-z][a-z-]*' <<<"$output" | sort -u); do
+            grep -q -- "Fl ${opt#-}" "$PROJECT_DIR/man/$prog.1" || {
+                echo "$prog: $opt not in the man page"
+                return 1
+            }
+        done
+        run "$SP_BIN/$prog" --no-such-option
+        [ "$status" -eq 64 ]
+    done
+}
+
+@test "sp-kafka-mock creates the topics it is given, kcat sees them" {
+    run kcat -L -J -b "$KAFKA_BROKERS"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.topics[] | select(.topic=="events") | .partitions | length' <<<"$output")" = 4 ]
+    [ "$(jq -r '.topics[] | select(.topic=="one") | .partitions | length' <<<"$output")" = 1 ]
+    run "$SP_BIN/sp-kafka-mock" -t bad:0
+    [ "$status" -eq 64 ]
+    run "$SP_BIN/sp-kafka-mock" -b 0
+    [ "$status" -eq 64 ]
+}
+
+@test "sp-kcat-out: kcat reads back every line with its region as key" {
+    run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id \
+        --metrics-file "$T/out.prom" "$T/trips.ndjson"
+    [ "$status" -eq 0 ]
+    kcat_all events '%k\t%s\n' | sort >"$T/got"
+    paste <(jq -r .region_id "$T/trips.ndjson") "$T/trips.ndjson" | sort >"$T/want"
+    diff "$T/want" "$T/got"
+    grep -q '^sp_events_out_total{tool="sp-kcat-out"} 300$' "$T/out.prom"
+    grep -q '^sp_kafka_delivery_errors_total{tool="sp-kcat-out"} 0$' "$T/out.prom"
+}
+
+@test "sp-kcat-out: one region always lands on one partition" {
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id "$T/trips.ndjson"
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id <"$T/trips.ndjson"
+    kcat_all events '%k %p\n' | sort -u >"$T/pairs"
+    [ "$(wc -l <"$T/pairs")" -eq "$(jq -r .region_id "$T/trips.ndjson" | sort -u | wc -l)" ]
+    # and more than one partition is used at all
+    [ "$(cut -d' ' -f2 "$T/pairs" | sort -u | wc -l)" -gt 1 ]
+}
+
+@test "sp-kcat-out: -p forces the partition; a line without the key field has no key" {
+    printf '%s\n' '{"region_id":5}' '{"other":1}' | \
+        "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events -p 2 --key region_id
+    run kcat_all events '%p|%k|%s\n'
+    [ "${lines[0]}" = '2|5|{"region_id":5}' ]
+    [ "${lines[1]}" = '2||{"other":1}' ]
+}
+
+@test "sp-kcat-out: an undeliverable message is reported and exits 69" {
+    run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events -p 9 <"$T/trips.ndjson"
+    [ "$status" -eq 69 ]
+    [[ "$output" == *"line 1: not delivered to events"* ]]
+    [[ "$output" == *"300 of 300 messages not delivered"* ]]
+}
+
+@test "sp-kcat-out: a cluster that is gone: retries, then every message reported, exit 69" {
+    kafka_mock_stop
+    run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events -X message.timeout.ms=1500 \
+        --metrics-file "$T/out.prom" "$T/trips.ndjson"
+    [ "$status" -eq 69 ]
+    [[ "$output" == *"retrying"* ]]
+    [[ "$output" == *"Message timed out"* ]]
+    [[ "$output" == *"300 of 300 messages not delivered to events"* ]]
+    grep -q '^sp_kafka_delivery_errors_total{tool="sp-kcat-out"} 300$' "$T/out.prom"
+}
+
+@test "sp-kcat-out: brokers down for a while, back before the timeout: nothing lost" {
+    kill -USR1 "$KAFKA_MOCK_PID"
+    sleep 0.3
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id \
+        "$T/trips.ndjson" 2>"$T/err" &
+    producer=$!
+    sleep 1.5
+    kill -USR2 "$KAFKA_MOCK_PID"
+    wait "$producer"
+    grep -q retrying "$T/err"
+    [ "$(kcat_all events '%s\n' | sort | uniq | wc -l)" -eq 300 ]
+}
+
+@test "sp-kcat-out: missing input file exits 66, -t is required" {
+    run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events "$T/nope"
+    [ "$status" -eq 66 ]
+    run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" "$T/trips.ndjson"
+    [ "$status" -eq 64 ]
+}
+
+@test "sp-kcat-in: kcat -P then sp-kcat-in: same values, _kafka first, right coordinates" {
+    for p in 0 1 2 3; do
+        sed -n "$((p * 75 + 1)),$((p * 75 + 75))p" "$T/trips.ndjson" |
+            kcat -P -b "$KAFKA_BROKERS" -t events -p "$p"
+    done
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -e
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = '{"_kafka_assignment":[{"topic":"events","partition":0},{"topic":"events","partition":1},{"topic":"events","partition":2},{"topic":"events","partition":3}]}' ]
+    printf '%s\n' "${lines[@]:1}" | sort >"$T/got"
+    # The oracle: kcat's view of partition, offset and value, put together
+    # as SPEC section 5 says: the _kafka member, then the object's own bytes.
+    kcat_all events '%p %o %s\n' |
+        awk '{ p = $1; o = $2; sub(/^[0-9]+ [0-9]+ \{/, "");
+               printf "{\"_kafka\":{\"topic\":\"events\",\"partition\":%d,\"offset\":%d},%s\n", p, o, $0 }' |
+        sort >"$T/want"
+    [ "$(wc -l <"$T/want")" -eq 300 ]
+    diff "$T/want" "$T/got"
+}
+
+@test "sp-kcat-in: non-JSON, multi-line and binary messages become _raw / _raw_base64" {
+    printf '%s|%s|%s|%s' 'not json' '[1,2]' '{"a":
+1}' '{"ok":true}' | kcat -P -b "$KAFKA_BROKERS" -t one -D '|'
+    printf '\xff\xfe' | kcat -P -b "$KAFKA_BROKERS" -t one
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -e
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 6 ]
+    [ "$(jq -r '._raw' <<<"${lines[1]}")" = 'not json' ]
+    [ "$(jq -r '._raw' <<<"${lines[2]}")" = '[1,2]' ]
+    [ "$(jq -r '._raw' <<<"${lines[3]}")" = $'{"a":\n1}' ]
+    [ "$(jq -c 'del(._kafka)' <<<"${lines[4]}")" = '{"ok":true}' ]
+    [ "$(jq -r '._raw_base64' <<<"${lines[5]}" | base64 -d | od -An -tx1 | tr -d ' ')" = fffe ]
+    [ "$(jq -r '._kafka.offset' <<<"${lines[5]}")" = 4 ]
+}
+
+@test "sp-kcat-in: -p assigns only those partitions, -o picks the start" {
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id "$T/trips.ndjson"
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -p 1,3 -e
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = '{"_kafka_assignment":[{"topic":"events","partition":1},{"topic":"events","partition":3}]}' ]
+    [ "$(printf '%s\n' "${lines[@]:1}" | jq -r ._kafka.partition | sort -u | tr '\n' ' ')" = "1 3 " ]
+    [ "$((${#lines[@]} - 1))" -eq "$(kcat_all events '%p\n' | grep -c '^[13]$')" ]
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -p 0 -o 5 -e
+    [ "$(printf '%s\n' "${lines[@]:1}" | jq -r ._kafka.offset | head -n 1)" = 5 ]
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -p 0 -o -2 -e
+    [ "${#lines[@]}" -eq 3 ]
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -p 0 -o stored
+    [ "$status" -eq 64 ]
+}
+
+@test "sp-kcat-in -G: a restarted member continues where the group left off" {
+    head -n 100 "$T/trips.ndjson" | "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id
+    "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -G g1 "${GROUP_OPTS[@]}" -e >"$T/first"
+    tail -n 200 "$T/trips.ndjson" | "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id
+    "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -G g1 "${GROUP_OPTS[@]}" -e >"$T/second"
+    [ "$(grep -c trip_id "$T/first")" -eq 100 ]
+    [ "$(grep -c trip_id "$T/second")" -eq 200 ]
+    # together exactly every message once, by (partition, offset)
+    cat "$T/first" "$T/second" | jq -r 'select(._kafka) | "\(._kafka.partition) \(._kafka.offset)"' | sort >"$T/got"
+    kcat_all events '%p %o\n' | sort >"$T/want"
+    diff "$T/want" "$T/got"
+}
+
+@test "sp-kcat-in -G: a reader that goes away early loses nothing it did not get" {
+    # (records in the pipe when the reader went away are read again: at least once)
+    # 3000 messages, more than a pipe holds, so the writer sees the reader go
+    for _ in $(seq 10); do cat "$T/trips.ndjson"; done >"$T/many"
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id "$T/many"
+    # head takes the assignment line and 20 records, then closes the pipe.
+    "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -G g2 "${GROUP_OPTS[@]}" | head -n 21 >"$T/first"
+    "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -G g2 "${GROUP_OPTS[@]}" -e >"$T/second"
+    cat "$T/first" "$T/second" | jq -r 'select(._kafka) | "\(._kafka.partition) \(._kafka.offset)"' | sort -u >"$T/got"
+    kcat_all events '%p %o\n' | sort >"$T/want"
+    diff "$T/want" "$T/got"
+}
+
+@test "sp-kcat-in --resume-from starts each partition at the checkpoint's offset" {
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id "$T/trips.ndjson"
+    cat >"$T/ck.json" <<'EOF'
+{"format":"sp-window-checkpoint","version":1,"config":"x","records":0,
+ "partitions":[{"topic":"events","partition":0,"next_offset":10,"highest":null,"assigned":true},
+               {"topic":"events","partition":2,"next_offset":3,"highest":null,"assigned":true},
+               {"topic":"other","partition":1,"next_offset":50,"highest":null,"assigned":true}],
+ "windows":[]}
+EOF
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -p 0-2 -e --resume-from "$T/ck.json"
+    [ "$status" -eq 0 ]
+    printf '%s\n' "${lines[@]:1}" | jq -r '"\(._kafka.partition) \(._kafka.offset)"' | sort >"$T/got"
+    kcat_all events '%p %o\n' | awk '($1 == 0 && $2 >= 10) || $1 == 1 || ($1 == 2 && $2 >= 3)' | sort >"$T/want"
+    diff "$T/want" "$T/got"
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -e --resume-from "$T/absent.json"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"no checkpoint at $T/absent.json yet"* ]]
+    [ "$(grep -c trip_id <<<"$output")" -eq 300 ]
+    echo '{"format":"something else"}' >"$T/bad.json"
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -e --resume-from "$T/bad.json"
+    [ "$status" -eq 66 ]
+}
+
+@test "sp-kcat-in: flushes while idle, SIGTERM ends it cleanly, lag in the metrics" {
+    "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -G g3 "${GROUP_OPTS[@]}" --metrics-file "$T/in.prom" >"$T/out" 2>"$T/err" 3>&- &
+    consumer=$!
+    echo '{"first":1}' | kcat -P -b "$KAFKA_BROKERS" -t one
+    for _ in $(seq 100); do grep -q first "$T/out" && break; sleep 0.1; done
+    grep -q '"first":1' "$T/out" # written although the consumer keeps running
+    kill -TERM "$consumer"
+    wait "$consumer"
+    grep -q '^sp_events_out_total{tool="sp-kcat-in"} 1$' "$T/in.prom"
+    grep -q '^sp_kafka_consumer_lag{tool="sp-kcat-in",topic="one",partition="0"} 0$' "$T/in.prom"
+    # the group's committed offset is past the message: a restart reads nothing old
+    echo '{"second":2}' | kcat -P -b "$KAFKA_BROKERS" -t one
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -G g3 "${GROUP_OPTS[@]}" -e
+    [ "${#lines[@]}" -eq 2 ]
+    [[ "${lines[1]}" == *'"second":2}' ]]
+}
+
+@test "sp-kcat-in: a partition that does not exist exits 69" {
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -p 0,5 -e
+    [ "$status" -eq 69 ]
+    [[ "$output" == *"topic one has no partition 5"* ]]
+}
+
+@test "sp-kcat-in: SIGTERM with the brokers gone still ends, within the close deadline" {
+    "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -G g4 "${GROUP_OPTS[@]}" >"$T/out" 2>"$T/err" 3>&- &
+    consumer=$!
+    for _ in $(seq 100); do grep -q _kafka_assignment "$T/out" && break; sleep 0.1; done
+    kafka_mock_stop
+    kill -TERM "$consumer"
+    status=0
+    wait "$consumer" || status=$?
+    [ "$status" -eq 0 ] || [ "$status" -eq 69 ]
+    grep -q _kafka_assignment "$T/out"
+}
