@@ -93,7 +93,8 @@ static void usage(FILE *out)
           "  -e, --exit                exit at the end of every assigned partition\n"
           "      --resume-from PATH    start each partition at the offset saved in\n"
           "                            sp-window's checkpoint PATH (absent: as -o)\n"
-          "  -X PROP=VALUE             any librdkafka property (overrides the defaults)\n"
+          "  -X PROP=VALUE             any librdkafka property (overrides the defaults:\n"
+          "                            fetch.wait.max.ms=100, queued.min.messages=1000000)\n"
           "      --metrics-file PATH   Prometheus textfile: sp_events_in_total,\n"
           "                            sp_events_out_total, sp_kafka_raw_total,\n"
           "                            sp_kafka_consumer_lag{topic,partition}\n"
@@ -167,6 +168,11 @@ static void parse_options(int argc, char **argv, struct options *opt)
      * auto-committer only sends what was stored. */
     conf_set_or_die(opt->conf, "enable.auto.offset.store", "false");
     conf_set_or_die(opt->conf, "enable.auto.commit", "true");
+    /* A fetch answers within the 100 ms latency budget even when some
+     * partitions have nothing new, and a deep prefetch queue keeps the
+     * writer busy under load (both measured on bench/bench_kafka.sh). */
+    conf_set_or_die(opt->conf, "fetch.wait.max.ms", "100");
+    conf_set_or_die(opt->conf, "queued.min.messages", "1000000");
     int c;
     char why[512];
     while ((c = getopt_long(argc, argv, "b:t:G:p:o:eX:qh", longopts, NULL)) != -1) {
