@@ -35,7 +35,7 @@ LDLIBS    := -Wl,--as-needed -lcsv -ljansson -lhiredis -lrdkafka -lmicrohttpd -l
 
 TOOLS     := $(patsubst tools/%.c,%,$(wildcard tools/sp-*.c))
 LIB_SRC   := $(wildcard lib/*.c)
-LIB_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+LIB_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) $(BUILD)/gen/live_page.o
 LIB_A     := $(BUILD)/libstreampulse.a
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -54,6 +54,14 @@ all: $(addprefix $(BIN)/,$(TOOLS))
 $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The live page is edited as HTML and compiled in as bytes (lib/live_page.h).
+$(BUILD)/gen/live_page.c: lib/live_page.html
+	@mkdir -p $(@D)
+	cd lib && xxd -i live_page.html >$(abspath $@)
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
@@ -98,7 +106,12 @@ faults: deps
 # instrumentation (fuzzer-no-link) and linked into every target.
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -MMD -MP
-FUZZ_OBJ   := $(patsubst lib/%.c,build/fuzz/lib/%.o,$(LIB_SRC))
+FUZZ_OBJ   := $(patsubst lib/%.c,build/fuzz/lib/%.o,$(LIB_SRC)) build/fuzz/gen/live_page.o
+build/fuzz/gen/live_page.c: lib/live_page.html
+	@mkdir -p $(@D)
+	cd lib && xxd -i live_page.html >$(abspath $@)
+build/fuzz/gen/live_page.o: build/fuzz/gen/live_page.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 build/fuzz/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
@@ -130,7 +143,7 @@ install: all
 # start (redis-server), the independent oracles (jq, curl, kcat, redis-cli) and
 # the peers the benchmarks compare against (mlr, wrk).
 DEB_PACKAGES := make gcc clang libclang-rt-14-dev pkg-config libcsv-dev libjansson-dev \
-	libhiredis-dev librdkafka-dev libmicrohttpd-dev bats redis-server redis-tools \
+	libhiredis-dev librdkafka-dev libmicrohttpd-dev xxd bats redis-server redis-tools \
 	jq curl kcat mandoc miller wrk python3 prometheus time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
