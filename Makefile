@@ -144,7 +144,7 @@ install: all
 # the peers the benchmarks compare against (mlr, wrk).
 DEB_PACKAGES := make gcc clang libclang-rt-14-dev pkg-config libcsv-dev libjansson-dev \
 	libhiredis-dev librdkafka-dev libmicrohttpd-dev xxd bats redis-server redis-tools \
-	jq curl kcat mandoc miller wrk python3 prometheus time
+	jq curl kcat mandoc miller wrk python3 prometheus time chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
