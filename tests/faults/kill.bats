@@ -27,6 +27,7 @@ teardown() {
         kill -TERM "$PIPE_PID"
         wait "$PIPE_PID" || true
     fi
+    rcli ping >/dev/null 2>&1 || _redis_launch
 }
 
 # kill_stage_twice NAME: SIGKILL the stage NAME at a random point of the
@@ -82,19 +83,11 @@ PY
     [ "$(count_lines "$ref")" -eq "$(count_lines "$BATS_TEST_TMPDIR/redis.ndjson")" ]
 }
 
-# An upstream stage that dies gives sp-window a clean end of input: it
-# closes every window, checkpoints, and after the restart the rest of the
-# input is late (a run showed 30688 late events, 19322 trips in Redis
-# instead of 50004; the counts add up, Redis does not match).
-UPSTREAM_BUG="BUG: killing sp-replay/sp-validate is an end of input for sp-window: the restart makes the rest of the run late"
-
 @test "faults/kill: kill -9 sp-replay twice mid-run" {
-    skip "$UPSTREAM_BUG"
     kill_stage_twice sp-replay
 }
 
 @test "faults/kill: kill -9 sp-validate twice mid-run" {
-    skip "$UPSTREAM_BUG"
     kill_stage_twice sp-validate
 }
 
@@ -102,6 +95,33 @@ UPSTREAM_BUG="BUG: killing sp-replay/sp-validate is an end of input for sp-windo
     kill_stage_twice sp-window
 }
 
+# sp-window checkpoints the results it has written to its pipe as out; the
+# ones sp-redis-sink has not committed yet (in the pipe, in the batch it
+# holds) die with it and the restarted sp-window, past them, never writes
+# them again. Runs lose 1,000-2,000 trips (tripCount 48,033-48,324 of
+# 50,004), sometimes leaving a provisional result as the last word.
+SINK_BUG="BUG: results sp-window wrote before its checkpoint but sp-redis-sink had not committed are lost when the sink is killed"
+
 @test "faults/kill: kill -9 sp-redis-sink twice mid-run" {
+    skip "$SINK_BUG"
     kill_stage_twice sp-redis-sink
+}
+
+@test "faults/kill: kill -9 sp-redis-sink holding results back while Redis is down" {
+    skip "$SINK_BUG"
+    # Redis down: the sink holds its batch and stops reading, the pipe from
+    # sp-window fills, slowly (5,000 rows a second), and sp-window
+    # checkpoints meanwhile. Then the sink dies with what it held and what
+    # the pipe held; the restarted pipeline must still write all of it.
+    FAULT_REPLAY_ARGS="--speed max --rate 5000" pipeline_start "$S"
+    sink=$(stage_pid "$PIPE_PID" sp-redis-sink)
+    sleep 1
+    rcli shutdown save
+    sleep 1.5
+    kill -9 "$sink"
+    _redis_launch
+    pipeline_wait
+    redis_snapshot >"$BATS_TEST_TMPDIR/snap"
+    accounting "$S" "$BATS_TEST_TMPDIR/snap"
+    same_as_baseline "$S" "$BATS_TEST_TMPDIR/snap"
 }
