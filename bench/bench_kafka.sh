@@ -2,14 +2,15 @@
 # on the same trip-event NDJSON through one sp-kafka-mock (sourced by
 # bench/run).
 #
-# The mock keeps only the newest 5 MiB of each partition, so the consumers
-# read a topic of 64 partitions that kcat -P filled once (2 million events
-# are about 4 MiB a partition); the producers write to a topic of 16
-# partitions and the mock drops what is old. Both sides use librdkafka's
+# The mock keeps only the newest 5 MiB or 100,000 message sets of each
+# partition, so the consumers read a topic of 128 partitions that kcat -P
+# filled once, and are measured on what the mock kept of it (the heading says
+# how much: about 1.7 of 2 million events); the producers write to a topic of
+# 16 partitions and the mock drops what is old. Both sides use librdkafka's
 # defaults but where StreamPulse sets its own: sp-kcat-out is idempotent with
 # acks=all (kcat: acks=all, not idempotent) and batches for 5 ms (as kcat).
 kafka_mock_out=$BENCH_DIR/kafka-mock.out
-"$SP_BIN/sp-kafka-mock" -q -t bench_produce:16 -t bench_consume:64 >"$kafka_mock_out" &
+"$SP_BIN/sp-kafka-mock" -q -t bench_produce:16 -t bench_consume:128 >"$kafka_mock_out" &
 kafka_mock_pid=$!
 for _ in $(seq 100); do [ -s "$kafka_mock_out" ] && break; sleep 0.1; done
 kafka_brokers=$(head -n 1 "$kafka_mock_out")

@@ -120,6 +120,24 @@ kcat_all() {
     [ "$(kcat_all events '%s\n' | sort | uniq | wc -l)" -eq 300 ]
 }
 
+@test "sp-kcat-out: SIGTERM sends what it read, then exits 0" {
+    mkfifo "$T/in"
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t one <"$T/in" 2>"$T/err" 3>&- &
+    producer=$!
+    exec 4>"$T/in"
+    head -n 10 "$T/trips.ndjson" >&4
+    for _ in $(seq 100); do
+        [ "$(kcat_all one '%s\n' | wc -l)" -eq 10 ] && break
+        sleep 0.1
+    done
+    kill -TERM "$producer"
+    status=0
+    wait "$producer" || status=$?
+    exec 4>&-
+    [ "$status" -eq 0 ]
+    kcat_all one '%s\n' | diff <(head -n 10 "$T/trips.ndjson") -
+}
+
 @test "sp-kcat-out: missing input file exits 66, -t is required" {
     run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events "$T/nope"
     [ "$status" -eq 66 ]
