@@ -4,6 +4,7 @@
 
 load helpers/common
 load helpers/kafka
+bats_require_minimum_version 1.5.0
 
 setup() {
     T=$BATS_TEST_TMPDIR
@@ -136,6 +137,20 @@ kcat_all() {
     exec 4>&-
     [ "$status" -eq 0 ]
     kcat_all one '%s\n' | diff <(head -n 10 "$T/trips.ndjson") -
+}
+
+@test "sp-kcat-out: a line over 1 MiB becomes a LINE_TOO_LONG record, the rest is sent" {
+    { echo '{"a":1}'
+      python3 -c 'print("{\"big\":\"" + "x" * (1 << 20) + "\"}")'
+      echo '{"b":2}'; } >"$T/in"
+    run --separate-stderr "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t one "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .error_type <<<"$stderr")" = LINE_TOO_LONG ]
+    [ "$(jq -r .source.line <<<"$stderr")" = 2 ]
+    run kcat_all one '%s\n'
+    [ "${lines[0]}" = '{"a":1}' ]
+    [ "${lines[1]}" = '{"b":2}' ]
+    [ "${#lines[@]}" -eq 2 ]
 }
 
 @test "sp-kcat-out: missing input file exits 66, -t is required" {
