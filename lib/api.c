@@ -12,10 +12,14 @@
 
 #include "event_time.h"
 #include "line_io.h"
+#include "live_page.h"
 #include "ndjson.h"
+#include "prom_merge.h"
+#include "trip_gauges.h"
 #include "window_result.h"
 
 const char *const api_route_names[API_ROUTE_COUNT] = {
+    [API_ROUTE_PAGE] = "/",
     [API_ROUTE_HEALTH] = "/health",
     [API_ROUTE_METRICS] = "/metrics",
     [API_ROUTE_REGION] = "/metrics/region/{id}",
@@ -25,6 +29,7 @@ const char *const api_route_names[API_ROUTE_COUNT] = {
 };
 
 static const char JSON_TYPE[] = "application/json";
+static const char HTML_TYPE[] = "text/html; charset=utf-8";
 static const char PROMETHEUS_TYPE[] = "text/plain; version=0.0.4; charset=utf-8";
 static const char ALLOWED_METHODS[] = "GET, HEAD";
 
@@ -107,23 +112,31 @@ static void answer_error(struct api_response *resp, int status, const char *fmt,
 
 /* ---- Redis ---- */
 
-/* The worker's connection, opened now if needed; NULL with a 503 answered. */
-static redisContext *worker_redis(api_worker *w, struct api_response *resp)
+/* The worker's connection, opened now if needed; NULL with the reason in
+ * err (a failed connection counts as a Redis error). */
+static redisContext *worker_connect(api_worker *w, char *err, size_t errlen)
 {
     if (w->redis)
         return w->redis;
     if (w->cfg->redis == NULL) {
-        answer_error(resp, 503, "Redis is not configured");
+        snprintf(err, errlen, "Redis is not configured");
         return NULL;
     }
-    char err[256];
-    w->redis = redis_store_connect(w->cfg->redis, w->cfg->redis_timeout_ms, err, sizeof err);
+    w->redis = redis_store_connect(w->cfg->redis, w->cfg->redis_timeout_ms, err, errlen);
     w->opened_now = w->redis != NULL;
-    if (w->redis == NULL) {
+    if (w->redis == NULL)
         http_metrics_redis_error(w->cfg->metrics);
-        answer_error(resp, 503, "Redis unavailable: %s", err);
-    }
     return w->redis;
+}
+
+/* worker_connect(), answering 503 when there is no connection. */
+static redisContext *worker_redis(api_worker *w, struct api_response *resp)
+{
+    char err[256];
+    redisContext *c = worker_connect(w, err, sizeof err);
+    if (c == NULL)
+        answer_error(resp, 503, "Redis unavailable: %s", err);
+    return c;
 }
 
 /* A Redis command failed: drop the connection and answer 503. When the
@@ -213,6 +226,8 @@ static bool path_is(const char *path, size_t n, const char *want)
  * trailing slash, "..", an escape) is API_ROUTE_UNKNOWN. */
 static enum api_route route_of(const char *path, size_t n, struct request *req)
 {
+    if (path_is(path, n, "/"))
+        return API_ROUTE_PAGE;
     if (path_is(path, n, "/health"))
         return API_ROUTE_HEALTH;
     if (path_is(path, n, "/metrics"))
@@ -518,16 +533,8 @@ static void handle_health(api_worker *w, struct api_response *resp, int64_t star
 {
     const char *redis_state = "connected";
     char err[256];
-    if (w->cfg->redis == NULL) {
+    if (worker_connect(w, err, sizeof err) == NULL)
         redis_state = "disconnected";
-    } else if (w->redis == NULL) {
-        w->redis = redis_store_connect(w->cfg->redis, w->cfg->redis_timeout_ms, err, sizeof err);
-        w->opened_now = w->redis != NULL;
-        if (w->redis == NULL) {
-            http_metrics_redis_error(w->cfg->metrics);
-            redis_state = "disconnected";
-        }
-    }
     if (w->redis && redis_read_ping(w->redis, err, sizeof err) < 0) {
         drop_connection(w);
         redis_state = "error";
@@ -548,13 +555,49 @@ static void handle_health(api_worker *w, struct api_response *resp, int64_t star
     answer_json(resp, redis_ok ? 200 : 503);
 }
 
+/* The trip gauges of the newest final window into out; nothing while there
+ * is none or when Redis fails (counted in the Redis errors: a scrape must
+ * not fail because the data behind some of its series is unreachable). */
+static void read_trip_gauges(api_worker *w, strbuf *out)
+{
+    char err[256];
+    redisContext *c = worker_connect(w, err, sizeof err);
+    if (c == NULL)
+        return;
+    int64_t start_s = 0;
+    trip_gauges *tg = trip_gauges_new();
+    int found = redis_read_latest_values(c, &start_s, trip_gauges_add, tg, err, sizeof err);
+    if (found < 0)
+        drop_connection(w);
+    if (found > 0)
+        trip_gauges_format(tg, start_s, out);
+    trip_gauges_free(tg);
+}
+
+/* sp-serve's own metrics, the trip gauges and the metrics files, merged
+ * into one exposition (see prom_merge.h for why they cannot be appended). */
 static void handle_metrics(api_worker *w, struct api_response *resp)
 {
-    http_metrics_format(w->cfg->metrics, &resp->body);
+    strbuf text = STRBUF_INIT;
+    read_trip_gauges(w, &text);
+    /* formatted after the gauges, so a Redis error shows in this scrape */
+    http_metrics_format(w->cfg->metrics, &text);
+    prom_merge *pm = prom_merge_new();
+    prom_merge_add(pm, text.data ? text.data : "", text.len, NULL);
     if (w->cfg->metrics_dir)
-        http_metrics_append_dir(&resp->body, w->cfg->metrics_dir);
+        http_metrics_merge_dir(pm, w->cfg->metrics_dir);
+    prom_merge_format(pm, &resp->body);
+    prom_merge_free(pm);
+    sb_free(&text);
     resp->status = 200;
     resp->content_type = PROMETHEUS_TYPE;
+}
+
+static void handle_page(struct api_response *resp)
+{
+    sb_append(&resp->body, live_page_html, live_page_html_len);
+    resp->status = 200;
+    resp->content_type = HTML_TYPE;
 }
 
 /* ---- dispatch ---- */
@@ -563,6 +606,9 @@ static void run_handler(api_worker *w, const struct request *req, struct api_res
                         int64_t started_ns)
 {
     switch (req->route) {
+    case API_ROUTE_PAGE:
+        handle_page(resp);
+        return;
     case API_ROUTE_HEALTH:
         handle_health(w, resp, started_ns);
         return;

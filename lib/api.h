@@ -3,8 +3,11 @@
  * so routing, parameter checks and handlers are tested without a socket and
  * libmicrohttpd stays at the program's edge.
  *
+ *   GET /                            the live page (live_page.h), text/html
  *   GET /health                      200 healthy/degraded, 503 unhealthy
- *   GET /metrics                     Prometheus text
+ *   GET /metrics                     Prometheus text: the request metrics, the
+ *                                    trip gauges (trip_gauges.h) and the
+ *                                    metrics files, merged (prom_merge.h)
  *   GET /metrics/region/{id}         ?window=D ?at=TIME
  *   GET /metrics/timeline/{id}       ?hours=H | ?from=TIME&to=TIME
  *   GET /metrics/regions/top         ?metric=M&limit=N&at=TIME
@@ -31,6 +34,7 @@
 #define API_ID_DIGITS_MAX 15    /* region ids up to REDIS_REGION_MAX */
 
 enum api_route {
+    API_ROUTE_PAGE,
     API_ROUTE_HEALTH,
     API_ROUTE_METRICS,
     API_ROUTE_REGION,
@@ -50,7 +54,7 @@ struct api_config {
     const char *const *rank_metrics; /* the metrics ?metric= accepts */
     size_t n_rank_metrics;
     http_metrics *metrics;           /* request counters; not NULL */
-    const char *metrics_dir;         /* *.prom files appended to /metrics, or NULL */
+    const char *metrics_dir;         /* *.prom files merged into /metrics, or NULL */
     /* Kafka state for /health: "connected" or "error"; NULL when Kafka is
      * not configured. Called from any worker thread. */
     const char *(*kafka_status)(void *arg);
@@ -67,7 +71,7 @@ void api_worker_free(api_worker *w);
 struct api_response {
     int status;
     enum api_route route;
-    const char *content_type; /* "application/json" or the Prometheus type */
+    const char *content_type; /* JSON, HTML (GET /) or the Prometheus type */
     const char *allow;        /* the Allow header of a 405, else NULL */
     strbuf body;
 };

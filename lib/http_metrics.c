@@ -149,41 +149,40 @@ static int is_prom_file(const struct dirent *e)
     return e->d_name[0] != '.' && n > 5 && strcmp(e->d_name + n - 5, ".prom") == 0;
 }
 
-/* Append at most HTTP_METRICS_FILE_MAX bytes of path, then a newline if the
- * file did not end with one. */
-static void append_file(strbuf *sb, const char *path)
+/* Read at most HTTP_METRICS_FILE_MAX bytes of path into sb. */
+static void read_file(strbuf *sb, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return;
-    size_t before = sb->len, total = 0;
     char buf[16384];
     size_t n;
-    while (total < HTTP_METRICS_FILE_MAX &&
-           (n = fread(buf, 1, sizeof buf < HTTP_METRICS_FILE_MAX - total ? sizeof buf
-                                                                        : HTTP_METRICS_FILE_MAX - total,
-                      f)) > 0) {
+    while (sb->len < HTTP_METRICS_FILE_MAX) {
+        size_t room = HTTP_METRICS_FILE_MAX - sb->len;
+        n = fread(buf, 1, room < sizeof buf ? room : sizeof buf, f);
+        if (n == 0)
+            break;
         sb_append(sb, buf, n);
-        total += n;
     }
     fclose(f);
-    if (sb->len > before && sb->data[sb->len - 1] != '\n')
-        sb_putc(sb, '\n');
 }
 
-void http_metrics_append_dir(strbuf *sb, const char *dir)
+void http_metrics_merge_dir(prom_merge *pm, const char *dir)
 {
     struct dirent **entries;
     int n = scandir(dir, &entries, is_prom_file, alphasort);
     if (n < 0)
         return;
-    strbuf path = STRBUF_INIT;
+    strbuf path = STRBUF_INIT, text = STRBUF_INIT;
     for (int i = 0; i < n; i++) {
         sb_reset(&path);
+        sb_reset(&text);
         sb_printf(&path, "%s/%s", dir, entries[i]->d_name);
-        append_file(sb, path.data);
+        read_file(&text, path.data);
+        prom_merge_add(pm, text.data ? text.data : "", text.len, entries[i]->d_name);
         free(entries[i]);
     }
     sb_free(&path);
+    sb_free(&text);
     free(entries);
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "prom_merge.h"
 #include "strbuf.h"
 
 /* Upper bounds (seconds) of the latency buckets, +Inf aside. */
@@ -40,11 +41,11 @@ void http_metrics_format(const http_metrics *hm, strbuf *sb);
  * Returns 0, or -1 with errno. */
 int http_metrics_write_file(const http_metrics *hm, const char *path);
 
-/* Append every regular file in dir whose name ends in ".prom", in name order,
- * each ending with a newline (at most HTTP_METRICS_FILE_MAX bytes of each),
- * the node_exporter textfile convention. A missing or unreadable directory
- * appends nothing. */
+/* Add every regular file in dir whose name ends in ".prom", in name order,
+ * to pm, each sample labelled file="<the file's name>" (at most
+ * HTTP_METRICS_FILE_MAX bytes of each), the node_exporter textfile
+ * convention. A missing or unreadable directory adds nothing. */
 #define HTTP_METRICS_FILE_MAX (1024 * 1024)
-void http_metrics_append_dir(strbuf *sb, const char *dir);
+void http_metrics_merge_dir(prom_merge *pm, const char *dir);
 
 #endif

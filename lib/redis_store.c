@@ -81,6 +81,23 @@ static const char SCRIPT_WINDOW_AT[] =
     "local v = redis.call('GET', ARGV[2] .. best_region .. ARGV[4] .. start) "
     "return {start, v or ''}";
 
+/* KEYS[1] sp:latest_window; KEYS[2] the regions set; ARGV[1], ARGV[2] the
+ * value key around the region id ("region:", ":window:"). {W, ids, values}:
+ * the newest final window start, every region id and its value at W (false
+ * where it has none), or false while sp:latest_window is unset. MGET goes in
+ * slices because unpack() is bounded by Lua's C stack. */
+static const char SCRIPT_LATEST_VALUES[] =
+    "local w = redis.call('GET', KEYS[1]) "
+    "if not w then return false end "
+    "local ids = redis.call('SMEMBERS', KEYS[2]) "
+    "local values = {} "
+    "for i = 1, #ids, 1000 do "
+    "  local keys = {} "
+    "  for j = i, math.min(i + 999, #ids) do keys[#keys + 1] = ARGV[1] .. ids[j] .. ARGV[2] .. w end "
+    "  for _, v in ipairs(redis.call('MGET', unpack(keys))) do values[#values + 1] = v end "
+    "end "
+    "return {w, ids, values}";
+
 /* ---- key layout ---- */
 
 static const char INDEX_PREFIX[] = "region:";
@@ -842,4 +859,34 @@ int redis_read_ping(redisContext *c, char *err, size_t errlen)
         snprintf(err, errlen, "unexpected reply to PING");
     freeReplyObject(reply);
     return ok ? 1 : -1;
+}
+
+int redis_read_latest_values(redisContext *c, int64_t *start_s, redis_value_fn each, void *arg,
+                             char *err, size_t errlen)
+{
+    redisReply *reply = run_command(c, err, errlen, "EVAL %s 2 %s %s %s %s", SCRIPT_LATEST_VALUES,
+                                    REDIS_KEY_LATEST, REDIS_KEY_REGIONS, INDEX_PREFIX, WINDOW_INFIX);
+    if (reply == NULL)
+        return -1;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        parse_start(reply->element[0]->str, reply->element[0]->len, start_s) != 0) {
+        freeReplyObject(reply);
+        return 0;
+    }
+    const redisReply *ids = reply->element[1], *values = reply->element[2];
+    for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
+        const redisReply *id = ids->element[i];
+        int64_t region;
+        if (id->type != REDIS_REPLY_STRING || !is_region_member(id->str, id->len) ||
+            parse_start(id->str, id->len, &region) != 0)
+            continue;
+        const redisReply *v = values->type == REDIS_REPLY_ARRAY && i < values->elements
+                                  ? values->element[i]
+                                  : NULL;
+        bool has_value = v && v->type == REDIS_REPLY_STRING;
+        each(arg, region, has_value ? v->str : NULL, has_value ? v->len : 0);
+    }
+    freeReplyObject(reply);
+    return 1;
 }

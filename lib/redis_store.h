@@ -166,6 +166,16 @@ int redis_read_window_at_or_before(redisContext *c, int64_t at_s, int64_t *start
 int redis_read_top(redisContext *c, int64_t start_s, const char *metric, size_t limit,
                    strbuf *out, char *err, size_t errlen);
 
+/* Called once per region id: json[0..len) its value at the window asked
+ * for, or json NULL when the region has none there. */
+typedef void (*redis_value_fn)(void *arg, int64_t region, const char *json, size_t len);
+
+/* sp:latest_window into *start_s and, in the same round trip (one script),
+ * each(arg, …) for every region in the regions set with its value at that
+ * window. 0 while sp:latest_window is unset (each is never called). */
+int redis_read_latest_values(redisContext *c, int64_t *start_s, redis_value_fn each, void *arg,
+                             char *err, size_t errlen);
+
 /* PING. Returns 1 when the server answers PONG, -1 otherwise. */
 int redis_read_ping(redisContext *c, char *err, size_t errlen);
 

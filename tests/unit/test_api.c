@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "live_page.h"
 #include "unit.h"
 
 static http_metrics *metrics;
@@ -64,8 +65,8 @@ TEST(routes_reach_redis_when_valid)
 
 TEST(unknown_paths_are_404)
 {
-    const char *paths[] = {"/",
-                           "",
+    const char *paths[] = {"",
+                           "/index.html",
                            "/health/",
                            "/Health",
                            "/metrics/",
@@ -83,6 +84,21 @@ TEST(unknown_paths_are_404)
                            "health"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         CHECK_STATUS("GET", paths[i], 404);
+}
+
+TEST(root_is_the_live_page)
+{
+    struct api_response resp;
+    api_response_init(&resp);
+    api_handle(worker, "GET", "/?refresh=1", 11, &resp);
+    CHECK_INT(resp.status, 200);
+    CHECK_STR(resp.content_type, "text/html; charset=utf-8");
+    CHECK_INT(resp.body.len, live_page_html_len);
+    CHECK(resp.body.data && memcmp(resp.body.data, live_page_html, live_page_html_len) == 0);
+    CHECK_STR(api_route_names[resp.route], "/");
+    api_response_free(&resp);
+    CHECK_STATUS("HEAD", "/", 200);
+    CHECK_STATUS("POST", "/", 405);
 }
 
 TEST(bad_ids_are_400)
@@ -219,6 +235,7 @@ int main(void)
     RUN(routes_reach_redis_when_valid);
     RUN(bad_ids_are_400);
     RUN(unknown_paths_are_404);
+    RUN(root_is_the_live_page);
     RUN(bad_parameters_are_400);
     RUN(other_methods_are_405_with_allow);
     RUN(long_targets_are_414);

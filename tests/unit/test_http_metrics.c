@@ -70,7 +70,7 @@ static void write_file(const char *dir, const char *name, const char *text)
     fclose(f);
 }
 
-TEST(directory_prom_files_in_name_order)
+TEST(directory_prom_files_in_name_order_labelled_by_file)
 {
     char dir[] = "/tmp/test_http_metrics.XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -79,10 +79,16 @@ TEST(directory_prom_files_in_name_order)
     write_file(dir, "c.txt", "c_total 3\n");        /* not *.prom */
     write_file(dir, ".hidden.prom", "h_total 4\n"); /* a half-written temp file */
     strbuf sb = STRBUF_INIT;
-    http_metrics_append_dir(&sb, dir);
-    CHECK_STR(sb.data, "a_total 1\nb_total 2\n");
+    prom_merge *pm = prom_merge_new();
+    http_metrics_merge_dir(pm, dir);
+    prom_merge_format(pm, &sb);
+    prom_merge_free(pm);
+    CHECK_STR(sb.data, "a_total{file=\"a.prom\"} 1\nb_total{file=\"b.prom\"} 2\n");
     sb_reset(&sb);
-    http_metrics_append_dir(&sb, "/nonexistent/dir");
+    pm = prom_merge_new();
+    http_metrics_merge_dir(pm, "/nonexistent/dir");
+    prom_merge_format(pm, &sb);
+    prom_merge_free(pm);
     CHECK_INT(sb.len, 0);
     sb_free(&sb);
 
@@ -109,6 +115,6 @@ int main(void)
 {
     RUN(counts_by_route_and_status);
     RUN(histogram_buckets_are_cumulative);
-    RUN(directory_prom_files_in_name_order);
+    RUN(directory_prom_files_in_name_order_labelled_by_file);
     RETURN_SUMMARY();
 }
