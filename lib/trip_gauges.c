@@ -81,9 +81,9 @@ static void append_value(strbuf *out, double v)
     sb_putc(out, '\n');
 }
 
-static void append_header(strbuf *out, const char *name, const char *help)
+static void append_header(strbuf *out, const char *name, const char *type, const char *help)
 {
-    sb_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    sb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* One family of per-region samples of field f; quantile labels the sample
@@ -110,17 +110,22 @@ void trip_gauges_format(trip_gauges *tg, int64_t start_s, strbuf *out)
     /* sorted in place: the order is part of the output, not of the state */
     if (tg->n > 0)
         qsort(tg->regions, tg->n, sizeof *tg->regions, by_region);
-    append_header(out, "sp_window_start_timestamp_seconds",
+    /* Types as `promtool check metrics` wants them for these names, which
+     * the Trips dashboard fixes: quantile labels belong to a summary (one
+     * without _sum and _count is valid), and the _count suffix to a
+     * histogram or summary, so the trip count is untyped, which Prometheus
+     * stores and queries exactly as a gauge. */
+    append_header(out, "sp_window_start_timestamp_seconds", "gauge",
                   "Start of the newest final window (epoch seconds, event time).");
     sb_printf(out, "sp_window_start_timestamp_seconds %lld\n", (long long)start_s);
-    append_header(out, "sp_window_trip_count", "Trips of the region in the newest final window.");
+    append_header(out, "sp_window_trip_count", "untyped", "Trips of the region in the newest final window.");
     append_region_samples(out, tg, "sp_window_trip_count", F_TRIPS, NULL);
-    append_header(out, "sp_window_avg_fare", "Average fare of the region in the newest final window.");
+    append_header(out, "sp_window_avg_fare", "gauge", "Average fare of the region in the newest final window.");
     append_region_samples(out, tg, "sp_window_avg_fare", F_FARE, NULL);
-    append_header(out, "sp_window_total_distance",
+    append_header(out, "sp_window_total_distance", "gauge",
                   "Distance travelled in the region in the newest final window.");
     append_region_samples(out, tg, "sp_window_total_distance", F_DISTANCE, NULL);
-    append_header(out, "sp_window_duration_seconds",
+    append_header(out, "sp_window_duration_seconds", "summary",
                   "Trip duration percentiles of the region in the newest final window.");
     append_region_samples(out, tg, "sp_window_duration_seconds", F_P50, "0.5");
     append_region_samples(out, tg, "sp_window_duration_seconds", F_P95, "0.95");

@@ -9,6 +9,9 @@
  *   sp_window_duration_seconds{region_id="R",   p50/p95/p99-   /  no window at W
  *       quantile="0.5"|"0.95"|"0.99"}           Duration
  *
+ * (sp_window_trip_count is TYPE untyped and sp_window_duration_seconds a
+ * summary, for promtool's lint; see trip_gauges_format.)
+ *
  * Regions are collected one by one (the shape of redis_read_latest_values'
  * callback), then written family by family in region id order, as the text
  * format wants every sample of a family together. */

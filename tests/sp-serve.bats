@@ -184,7 +184,7 @@ input_result() {
 400 /metrics/regions/top?limit=ten
 400 /metrics/region/1?at=%zz
 400 /metrics/region/1?at=1%002
-404 /
+404 /index.html
 404 /metrics/region
 404 /metrics/region/
 404 /metrics/region/1/extra
@@ -249,7 +249,7 @@ PY
     grep -q '^sp_http_request_duration_seconds_bucket{route="/metrics/region/{id}",le="+Inf"} ' <<<"$body"
     grep -q '^sp_http_request_duration_seconds_count{route="/metrics/region/{id}"} ' <<<"$body"
     grep -q '^sp_redis_errors_total{tool="sp-serve"} ' <<<"$body"
-    grep -qx 'sp_events_in_total{tool="sp-window"} 4242' <<<"$body"
+    grep -qx 'sp_events_in_total{file="window.prom",tool="sp-window"} 4242' <<<"$body"
     ! grep -q 'ignored' <<<"$body"
     # never a raw path as a label
     ! grep -q 'route="/metrics/region/[0-9]' <<<"$body"
@@ -257,6 +257,74 @@ PY
     inf=$(sed -n 's/^sp_http_request_duration_seconds_bucket{route="\/health",le="+Inf"} //p' <<<"$body")
     cnt=$(sed -n 's/^sp_http_request_duration_seconds_count{route="\/health"} //p' <<<"$body")
     [ -n "$inf" ] && [ "$inf" = "$cnt" ]
+}
+
+# Real metrics files: two sp-validate runs (one tool twice on one machine)
+# and a pipeline's sp-window and sp-redis-sink, whose sp_redis_errors_total
+# family sp-serve also writes. Pasted together they are not a valid
+# exposition (promtool says so: the check can fail); /metrics is, and every
+# sample of every file is in it, told apart by its file label.
+@test "sp-serve: /metrics merges real metrics files of one tool into one exposition promtool accepts" {
+    command -v promtool >/dev/null || skip "promtool not installed (Debian package prometheus)"
+    local dir=$BATS_TEST_TMPDIR/prom port pid
+    mkdir -p "$dir"
+    sp-replay -q --speed max --sort "$SP_EXAMPLES/streampulse_sample_trips.csv" >"$BATS_TEST_TMPDIR/ev"
+    sp-validate -q --dlq /dev/null --metrics-file "$dir/validate-a.prom" <"$BATS_TEST_TMPDIR/ev" >/dev/null
+    head -n 100 "$BATS_TEST_TMPDIR/ev" |
+        sp-validate -q --dlq /dev/null --metrics-file "$dir/validate-b.prom" |
+        sp-window -q --metrics-file "$dir/window.prom" |
+        sp-redis-sink -q --url "$REDIS_URL" --metrics-file "$dir/sink.prom"
+    run promtool check metrics < <(cat "$dir"/*.prom)
+    [ "$status" -ne 0 ]
+    port=$(free_port)
+    sp-serve -q --listen "127.0.0.1:$port" --url "$REDIS_URL" --threads 1 --metrics-dir "$dir" 3>&- &
+    pid=$!
+    for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.05; done
+    get "http://127.0.0.1:$port/metrics"
+    kill -TERM "$pid"
+    wait "$pid"
+    [ "$code" = 200 ]
+    run promtool check metrics <<<"$body"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # every sample of every file, with file="<name>" added to its labels
+    printf '%s\n' "$body" >"$BATS_TEST_TMPDIR/served.txt"
+    python3 - "$dir" "$BATS_TEST_TMPDIR/served.txt" <<'PY'
+import os, re, sys
+def samples(text):
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+        if m:
+            labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ''))
+            out[(m.group(1), labels)] = m.group(3)
+    return out
+served = samples(open(sys.argv[2]).read())
+missing = []
+for name in sorted(os.listdir(sys.argv[1])):
+    for (metric, labels), value in samples(open(os.path.join(sys.argv[1], name)).read()).items():
+        key = (metric, labels | {('file', name)})
+        if served.get(key) != value:
+            missing.append(f'{name}: {metric}{sorted(labels)} {value} -> {served.get(key)}')
+print('\n'.join(missing))
+sys.exit(1 if missing else 0)
+PY
+}
+
+# The trip gauges over the file's Redis: the newest final window (minute 89;
+# minute 90 is provisional) and a trip count for each of its regions, both
+# read back with redis-cli. monitoring.bats compares every value.
+@test "sp-serve: /metrics has the trip gauges of sp:latest_window" {
+    get "$SERVE_URL/metrics"
+    [ "$code" = 200 ]
+    latest=$(rcli get sp:latest_window)
+    grep -qx "sp_window_start_timestamp_seconds $latest" <<<"$body"
+    [ "$(grep -c '^sp_window_trip_count{region_id=' <<<"$body")" -eq "$(rcli scard regions)" ]
+    for r in $(rcli smembers regions); do
+        want=$(rcli get "region:$r:window:$latest" | jq .tripCount)
+        grep -qx "sp_window_trip_count{region_id=\"$r\"} $want" <<<"$body"
+        [ "$(grep -c "^sp_window_duration_seconds{region_id=\"$r\"," <<<"$body")" -eq 3 ]
+    done
 }
 
 @test "sp-serve: --kafka reports the cluster in /health; Kafka down is degraded, not unhealthy" {
@@ -287,6 +355,11 @@ PY
     get "$SERVE_URL/metrics/region/1"
     [ "$code" = 503 ]
     jq -e .detail <<<"$body"
+    # a scrape still answers, without the trip gauges
+    get "$SERVE_URL/metrics"
+    [ "$code" = 200 ]
+    grep -q '^sp_http_requests_total{' <<<"$body"
+    ! grep -q '^sp_window_' <<<"$body"
     _redis_launch
     for i in $(seq 50); do
         get "$SERVE_URL/health"

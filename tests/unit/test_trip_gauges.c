@@ -34,7 +34,9 @@ TEST(gauges_of_the_window)
                "\"final\":true}");
     strbuf sb = STRBUF_INIT;
     trip_gauges_format(tg, 1546300800, &sb);
-    CHECK(has_line(&sb, "# TYPE sp_window_trip_count gauge"));
+    CHECK(has_line(&sb, "# TYPE sp_window_trip_count untyped"));
+    CHECK(has_line(&sb, "# TYPE sp_window_avg_fare gauge"));
+    CHECK(has_line(&sb, "# TYPE sp_window_duration_seconds summary"));
     CHECK(has_line(&sb, "sp_window_start_timestamp_seconds 1546300800"));
     CHECK(has_line(&sb, "sp_window_trip_count{region_id=\"7\"} 3"));
     CHECK(has_line(&sb, "sp_window_trip_count{region_id=\"4\"} 0"));
