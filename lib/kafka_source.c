@@ -147,7 +147,8 @@ static void apply_start_offsets(struct kafka_source *c, rd_kafka_topic_partition
                                 int64_t otherwise)
 {
     for (int i = 0; i < parts->cnt; i++) {
-        int64_t saved = kafka_offsets_get(c->opt.resume, parts->elems[i].partition);
+        int64_t saved = c->opt.resume ? kafka_offsets_get(c->opt.resume, parts->elems[i].partition)
+                                      : RD_KAFKA_OFFSET_INVALID;
         parts->elems[i].offset = saved != RD_KAFKA_OFFSET_INVALID ? saved : otherwise;
     }
 }

@@ -30,7 +30,7 @@ struct kafka_source_options {
     size_t n_partitions;
     int64_t offset;              /* static: where a partition without a resume offset starts */
     bool exit_at_eof;            /* stop at the end of every assigned partition */
-    const kafka_offsets *resume; /* start offsets from a checkpoint (may be empty) */
+    const kafka_offsets *resume; /* start offsets from a checkpoint, or NULL */
 };
 
 typedef struct kafka_source kafka_source;
