@@ -37,18 +37,16 @@ rss_kb() {
     awk '/^VmRSS:/ { print $2 }' "/proc/$SERVE_PID/status"
 }
 
-# settled_rss_kb: VmRSS once sp-serve has let go of closed connections
-# (it stops falling), 3 s at most.
+# settled_rss_kb: VmRSS once sp-serve has let go of the attack's
+# connections (fewer than 100 open files; 10 s at most).
 settled_rss_kb() {
-    local last now i
-    last=$(rss_kb)
-    for i in $(seq 15); do
+    local i
+    for i in $(seq 50); do
+        [ "$(ls "/proc/$SERVE_PID/fd" | wc -l)" -lt 100 ] && break
         sleep 0.2
-        now=$(rss_kb)
-        [ "$now" -ge "$last" ] && break
-        last=$now
     done
-    echo "$now"
+    sleep 0.2
+    rss_kb
 }
 
 # attack NAME ARGS...: run hostile_clients.py NAME against sp-serve; its
