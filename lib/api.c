@@ -631,9 +631,11 @@ static void run_handler(api_worker *w, const struct request *req, struct api_res
 }
 
 /* Route, check the method, parse the query and run the handler (twice when
- * a connection left from an earlier request turned out dead). */
+ * a connection left from an earlier request turned out dead); on an
+ * overloaded connection, only /health. */
 static void dispatch(api_worker *w, const char *method, const char *target, size_t target_len,
-                     struct request *req, struct api_response *resp, int64_t started_ns)
+                     bool overloaded, struct request *req, struct api_response *resp,
+                     int64_t started_ns)
 {
     req->route = API_ROUTE_UNKNOWN;
     if (target_len > API_TARGET_MAX) {
@@ -652,6 +654,10 @@ static void dispatch(api_worker *w, const char *method, const char *target, size
         answer_error(resp, 405, "method %.16s not allowed; use GET", method);
         return;
     }
+    if (overloaded && req->route != API_ROUTE_HEALTH) {
+        answer_error(resp, 503, "too many connections; try again later");
+        return;
+    }
     if (question && parse_query(question + 1, target_len - path_len - 1, req, resp) != 0)
         return;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -664,8 +670,8 @@ static void dispatch(api_worker *w, const char *method, const char *target, size
     }
 }
 
-void api_handle(api_worker *w, const char *method, const char *target, size_t target_len,
-                struct api_response *resp)
+static void handle(api_worker *w, const char *method, const char *target, size_t target_len,
+                   bool overloaded, struct api_response *resp)
 {
     int64_t started = now_ns();
     struct request *req = calloc(1, sizeof *req);
@@ -673,9 +679,21 @@ void api_handle(api_worker *w, const char *method, const char *target, size_t ta
         abort();
     sb_reset(&resp->body);
     resp->allow = NULL;
-    dispatch(w, method, target, target_len, req, resp, started);
+    dispatch(w, method, target, target_len, overloaded, req, resp, started);
     resp->route = req->route;
     free(req);
     http_metrics_observe(w->cfg->metrics, resp->route, resp->status,
                          (double)(now_ns() - started) / 1e9);
+}
+
+void api_handle(api_worker *w, const char *method, const char *target, size_t target_len,
+                struct api_response *resp)
+{
+    handle(w, method, target, target_len, false, resp);
+}
+
+void api_handle_overloaded(api_worker *w, const char *method, const char *target,
+                           size_t target_len, struct api_response *resp)
+{
+    handle(w, method, target, target_len, true, resp);
 }

@@ -86,4 +86,12 @@ void api_response_free(struct api_response *resp);
 void api_handle(api_worker *w, const char *method, const char *target, size_t target_len,
                 struct api_response *resp);
 
+/* As api_handle(), for a connection the server took beyond its connection
+ * limit: GET /health is answered as usual, so a health check still sees a
+ * live server, and every other valid request gets 503 {"detail":…} (errors
+ * such as 404 and 405 stay as they are). The caller closes the connection
+ * after the answer. */
+void api_handle_overloaded(api_worker *w, const char *method, const char *target,
+                           size_t target_len, struct api_response *resp);
+
 #endif

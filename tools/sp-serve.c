@@ -8,10 +8,12 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sysexits.h>
 #include <time.h>
@@ -61,7 +63,9 @@ static void usage(FILE *f)
                "  -T, --threads N          worker threads (default: 4 per CPU, at most 64)\n"
                "  -r, --rank METRIC        a metric /metrics/regions/top accepts (repeatable;\n"
                "                           default tripCount and avgFare, as sp-redis-sink)\n"
-               "      --max-connections N  open connections at most (default 1024)\n"
+               "      --max-connections N  connections served at once (default 1024); up to N\n"
+               "                           more get 503 (or /health) and are closed, and any\n"
+               "                           beyond that are closed at once\n"
                "      --timeout S          close a connection idle for S seconds (default 30)\n"
                "      --metrics-dir DIR    append DIR/*.prom to GET /metrics\n"
                "      --kafka BROKERS      report Kafka in /health (asks for metadata only)\n"
@@ -222,6 +226,71 @@ static rd_kafka_t *kafka_open(const char *brokers)
     return rk;
 }
 
+/* ---- connection limit ----
+ * At its own connection limit libmicrohttpd stops accepting and leaves new
+ * connections unanswered in the listen backlog, health checks included,
+ * until an idle one times out. So the server counts connections itself:
+ * the first --max-connections are served; a connection opened while that
+ * many are open is an overflow connection, which gets one answer
+ * (api_handle_overloaded: 503, or /health as usual) and is closed; and once
+ * as many again are open, a new connection is closed as soon as it is
+ * accepted. libmicrohttpd's limit sits above all of them, so it never stops
+ * accepting. */
+
+struct connection_limits {
+    atomic_uint open;
+    unsigned served;   /* --max-connections */
+    unsigned accepted; /* open connections at most, overflow ones included */
+};
+
+static int overflow_marker; /* its address marks an overflow connection */
+
+/* The limits for --max-connections n, within the file descriptors the
+ * process may open (a few kept for Redis, Kafka and the metrics files). */
+static void connection_limits_init(struct connection_limits *cl, unsigned n, unsigned threads)
+{
+    atomic_init(&cl->open, 0);
+    cl->served = n;
+    cl->accepted = 2 * n;
+    struct rlimit rl;
+    rlim_t spare = 64 + 2 * (rlim_t)threads;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < cl->accepted + spare) {
+        cl->accepted = rl.rlim_cur > spare + 2 ? (unsigned)(rl.rlim_cur - spare) : 2;
+        cl->served = cl->served < cl->accepted ? cl->served : cl->accepted / 2;
+        diag_warn("ulimit -n %llu: serving %u connections, %u at most open",
+                  (unsigned long long)rl.rlim_cur, cl->served, cl->accepted);
+    }
+}
+
+static enum MHD_Result accept_connection(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    (void)addr;
+    (void)len;
+    struct connection_limits *cl = cls;
+    return atomic_load(&cl->open) < cl->accepted ? MHD_YES : MHD_NO;
+}
+
+static void count_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode code)
+{
+    (void)conn;
+    struct connection_limits *cl = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        unsigned open = atomic_fetch_add(&cl->open, 1) + 1;
+        *socket_context = open > cl->served ? &overflow_marker : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&cl->open, 1);
+    }
+}
+
+static bool is_overflow(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info && info->socket_context == &overflow_marker;
+}
+
 /* ---- libmicrohttpd edge ---- */
 
 static pthread_key_t worker_key;
@@ -293,7 +362,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     struct api_response resp;
     api_response_init(&resp);
-    api_handle(w, method, rs->target, rs->target_len, &resp);
+    bool overflow = is_overflow(conn);
+    if (overflow)
+        api_handle_overloaded(w, method, rs->target, rs->target_len, &resp);
+    else
+        api_handle(w, method, rs->target, rs->target_len, &resp);
 
     /* The response takes over the body's memory (freed with free()). */
     size_t len = resp.body.len;
@@ -309,6 +382,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
     if (resp.allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp.allow);
+    if (overflow) /* frees its place for a connection under the limit */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp.status, r);
     MHD_destroy_response(r);
     return ok;
@@ -343,14 +418,17 @@ int main(int argc, char **argv)
     if (pthread_key_create(&worker_key, free_worker) != 0)
         diag_fatal(EX_OSERR, "pthread_key_create failed");
 
+    struct connection_limits limits;
+    connection_limits_init(&limits, cfg.max_connections, cfg.threads);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
     if (addr->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, &api,
+        flags, 0, accept_connection, &limits, on_request, &api,
         MHD_OPTION_SOCK_ADDR, addr->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
-        MHD_OPTION_CONNECTION_LIMIT, cfg.max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, limits.accepted + cfg.threads,
+        MHD_OPTION_NOTIFY_CONNECTION, count_connection, &limits,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg.timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
