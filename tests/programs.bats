@@ -56,7 +56,8 @@ programs() {
         for opt in $(grep -o -- '--[a-z][a-z0-9-]*' <<<"$help" | sort -u); do
             grep -q -- "$opt" <<<"$page" || { echo "$p: $opt is not in man/$p.1"; false; }
         done
-        for opt in $(grep -o -- '\(^\|[[ ]\)-[a-zA-Z]\b' <<<"$help" | tr -d '[ ' | sort -u); do
+        # short options where the option list names them: "  -q, --quiet"
+        for opt in $(sed -n 's/^ *\(-[a-zA-Z]\)[, ].*/\1/p' <<<"$help" | sort -u); do
             grep -q -- "$opt" <<<"$page" || { echo "$p: $opt is not in man/$p.1"; false; }
         done
     done

@@ -76,13 +76,14 @@ produce_50k() {
 @test "recovery: kill -9 the consuming pipeline, restart with --resume-from: same results" {
     plain_pipe
     produce_50k
-    # First run: stopped hard after it has written some final results.
+    # First run: stopped hard once it has written some final results and a
+    # checkpoint (on a loaded machine the results can come first).
     ( sp-kcat-in -q -b "$KAFKA_BROKERS" -t events -e --resume-from "$T/w.ck" |
           sp-validate -q |
           sp-window -q --checkpoint "$T/w.ck" --checkpoint-interval 100ms >"$T/run1" ) 3>&- &
     first=$!
-    for _ in $(seq 100); do
-        [ "$(grep -c '"final":true' "$T/run1" 2>/dev/null)" -gt 20 ] && break
+    for _ in $(seq 400); do
+        [ -s "$T/w.ck" ] && [ "$(grep -c '"final":true' "$T/run1" 2>/dev/null)" -gt 20 ] && break
         sleep 0.05
     done
     pkill -9 -P "$first" || true
