@@ -83,7 +83,7 @@ windows() {
 
 @test "faults/kafka: brokers down for 2 s while sp-kcat-in consumes" {
     sp-kcat-out -q -b "$KAFKA_BROKERS" -t events --key region_id "$EVENTS"
-    local want messages
+    local messages
     topic_coordinates >"$T/want"
     messages=$(count_lines "$T/want")
     # a run without the fault
