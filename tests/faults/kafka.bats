@@ -82,7 +82,16 @@ windows() {
 }
 
 @test "faults/kafka: brokers down for 2 s while sp-kcat-in consumes" {
-    sp-kcat-out -q -b "$KAFKA_BROKERS" -t events --key region_id "$EVENTS"
+    # The 50k events alone (in event-time order, so in order in every
+    # partition: nothing late, whatever the interleaving of partitions; the
+    # fixture's early and late rows would be late or not depending on how
+    # far the other partitions had been read) and 20 messages that are not
+    # events, for the DLQ.
+    sp-replay -q --speed max "$SP_EXAMPLES/streampulse_load_test_50k.csv" |
+        sp-kcat-out -q -b "$KAFKA_BROKERS" -t events --key region_id
+    for p in 0 2; do
+        seq 10 | sed 's/^/not an event /' | kcat -P -b "$KAFKA_BROKERS" -t events -p "$p"
+    done
     local messages
     topic_coordinates >"$T/want"
     messages=$(count_lines "$T/want")
@@ -119,5 +128,7 @@ windows() {
     counted=$(jq -s 'map(select(.final) | .tripCount) | add' "$T/faulted.results")
     late=$(count_lines "$T/faulted.late")
     echo "# messages=$messages valid=$valid dlq=$dlq tripCount=$counted late=$late" >&3
+    [ "$dlq" -eq 20 ]
+    [ "$valid" -eq 50000 ]
     [ "$valid" -eq $((counted + late)) ]
 }
