@@ -36,7 +36,7 @@ redis_args() {
     fi
 }
 
-# supervise NAME COMMAND: run the shell pipeline COMMAND; when it fails (any
+# supervise NAME COMMAND [once]: run the shell pipeline COMMAND; when it fails (any
 # stage exits non-zero or is killed), run it again after a pause that doubles
 # from 1 s up to SP_RESTART_MAX_DELAY, the restart strategy of the Flink job
 # StreamPulse replaces. The whole pipeline restarts together: sp-window
@@ -45,7 +45,7 @@ redis_args() {
 # idempotent, so a crash costs seconds, not data. Returns when COMMAND
 # succeeds or the script is stopping.
 supervise() {
-    local name=$1 command=$2 delay=1 status
+    local name=$1 command=$2 once=${3:-} delay=1 status
     # SIGTERM to this supervisor goes on to the programs of its pipeline,
     # which flush and checkpoint: to the children of the bash that runs a
     # pipeline, or to the program itself when bash exec'd a single command.
@@ -66,6 +66,10 @@ supervise() {
             say "$name finished"
             return 0
         fi
+        if [ -n "$once" ]; then
+            say "$name failed (status $status); not restarted (see the script's notes)"
+            return "$status"
+        fi
         say "$name failed (status $status); restarting in ${delay}s from its checkpoint"
         sleep "$delay" & wait $!
         [ -n "${STOPPING:-}" ] && return 0
@@ -73,9 +77,10 @@ supervise() {
     done
 }
 
-# start NAME COMMAND: supervise COMMAND in the background; stop_all ends it.
+# start NAME COMMAND [once]: supervise COMMAND in the background (with
+# "once", run it once and never restart it); stop_all ends it.
 start() {
-    supervise "$1" "$2" &
+    supervise "$1" "$2" "${3:-}" &
     CHILDREN+=($!)
 }
 
