@@ -27,12 +27,13 @@ say() {
     printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2
 }
 
-# redis_args: the sp-redis-sink / sp-serve options that name Redis.
+# redis_args: the sp-redis-sink / sp-serve options that name Redis, on one
+# line to paste into a command.
 redis_args() {
     if [ -n "${SP_REDIS_SOCKET:-}" ]; then
-        printf '%s\n' --socket "$SP_REDIS_SOCKET"
+        echo "--socket $SP_REDIS_SOCKET"
     else
-        printf '%s\n' --url "${SP_REDIS_URL:-redis://127.0.0.1:6379/0}"
+        echo "--url ${SP_REDIS_URL:-redis://127.0.0.1:6379/0}"
     fi
 }
 
