@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "cli.h"
 #include "diag.h"
 #include "kafka.h"
 #include "metrics.h"
@@ -93,14 +94,10 @@ static int parse_topic(char *arg, struct topic_spec *spec)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_VERSION = 256, OPT_METRICS };
-    static const struct option longopts[] = {
+        static const struct option longopts[] = {
         {"brokers", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},
-        {"metrics-file", required_argument, NULL, OPT_METRICS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+        CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     opt->brokers = 1;
@@ -121,19 +118,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
                 diag_fatal(EX_USAGE, "-t: expected NAME or NAME:PARTITIONS, got '%s'", optarg);
             opt->n_topics++;
             break;
-        case OPT_METRICS:
-            opt->metrics_file = optarg;
-            break;
-        case 'q':
-            diag_quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case OPT_VERSION:
-            printf("sp-kafka-mock %s\n", SP_VERSION);
-            exit(0);
         default:
+            if (cli_common_option(c, optarg, usage, &opt->metrics_file))
+                break;
             usage(stderr);
             exit(EX_USAGE);
         }

@@ -14,6 +14,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "diag.h"
 #include "kafka.h"
 #include "kafka_source.h"
@@ -110,7 +111,7 @@ static void finish_options(struct options *opt)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_VERSION = 256, OPT_METRICS, OPT_RESUME };
+    enum { OPT_RESUME };
     static const struct option longopts[] = {
         {"brokers", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},
@@ -119,10 +120,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {"offset", required_argument, NULL, 'o'},
         {"exit", no_argument, NULL, 'e'},
         {"resume-from", required_argument, NULL, OPT_RESUME},
-        {"metrics-file", required_argument, NULL, OPT_METRICS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+        CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     opt->offset = RD_KAFKA_OFFSET_BEGINNING;
@@ -169,19 +167,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
             if (kafka_conf_set_pair(opt->conf, optarg, why, sizeof why) < 0)
                 diag_fatal(EX_USAGE, "-X %s", why);
             break;
-        case OPT_METRICS:
-            opt->metrics_file = optarg;
-            break;
-        case 'q':
-            diag_quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case OPT_VERSION:
-            printf("sp-kcat-in %s\n", SP_VERSION);
-            exit(0);
         default:
+            if (cli_common_option(c, optarg, usage, &opt->metrics_file))
+                break;
             usage(stderr);
             exit(EX_USAGE);
         }

@@ -14,6 +14,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "diag.h"
 #include "dlq.h"
 #include "kafka.h"
@@ -80,16 +81,13 @@ static void conf_set_or_die(rd_kafka_conf_t *conf, const char *name, const char 
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_VERSION = 256, OPT_METRICS, OPT_KEY };
+    enum { OPT_KEY };
     static const struct option longopts[] = {
         {"brokers", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},
         {"key", required_argument, NULL, OPT_KEY},
         {"partition", required_argument, NULL, 'p'},
-        {"metrics-file", required_argument, NULL, OPT_METRICS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+        CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     opt->partition = RD_KAFKA_PARTITION_UA;
@@ -124,19 +122,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
             if (kafka_conf_set_pair(opt->conf, optarg, why, sizeof why) < 0)
                 diag_fatal(EX_USAGE, "-X %s", why);
             break;
-        case OPT_METRICS:
-            opt->metrics_file = optarg;
-            break;
-        case 'q':
-            diag_quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case OPT_VERSION:
-            printf("sp-kcat-out %s\n", SP_VERSION);
-            exit(0);
         default:
+            if (cli_common_option(c, optarg, usage, &opt->metrics_file))
+                break;
             usage(stderr);
             exit(EX_USAGE);
         }

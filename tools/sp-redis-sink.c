@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "diag.h"
 #include "dlq.h"
 #include "event_time.h"
@@ -82,7 +83,7 @@ static void usage(FILE *f)
             DEFAULT_BATCH);
 }
 
-enum { OPT_DLQ = 256, OPT_GIVE_UP, OPT_RETRY_LIMIT, OPT_METRICS, OPT_VERSION };
+enum { OPT_DLQ = 256, OPT_GIVE_UP, OPT_RETRY_LIMIT };
 
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
@@ -95,10 +96,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         {"dlq", required_argument, NULL, OPT_DLQ},
         {"give-up-after", required_argument, NULL, OPT_GIVE_UP},
         {"retry-limit", required_argument, NULL, OPT_RETRY_LIMIT},
-        {"metrics-file", required_argument, NULL, OPT_METRICS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+        CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     redis_target_default(&cfg->target);
@@ -151,19 +149,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
             if (errno || *end || optarg[0] == '-' || optarg[0] == '\0')
                 diag_fatal(EX_USAGE, "bad --retry-limit '%s'", optarg);
             break;
-        case OPT_METRICS:
-            cfg->metrics_path = optarg;
-            break;
-        case 'q':
-            diag_quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case OPT_VERSION:
-            printf("sp-redis-sink %s\n", SP_VERSION);
-            exit(0);
         default:
+            if (cli_common_option(c, optarg, usage, &cfg->metrics_path))
+                break;
             usage(stderr);
             exit(EX_USAGE);
         }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "csv_layout.h"
+#include "cli.h"
 #include "diag.h"
 #include "dlq.h"
 #include "line_io.h"
@@ -57,7 +58,7 @@ struct options {
 };
 
 enum { OPT_SPEED = 256, OPT_RATE, OPT_SORT, OPT_SKIP, OPT_LIMIT, OPT_LOOP, OPT_TIME_FIELD,
-       OPT_DLQ, OPT_METRICS, OPT_VERSION };
+       OPT_DLQ };
 
 static uint64_t parse_count(const char *name, const char *s)
 {
@@ -79,10 +80,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         {"loop", no_argument, NULL, OPT_LOOP},
         {"time-field", required_argument, NULL, OPT_TIME_FIELD},
         {"dlq", required_argument, NULL, OPT_DLQ},
-        {"metrics-file", required_argument, NULL, OPT_METRICS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+        CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     *o = (struct options){.limit = UINT64_MAX};
@@ -108,12 +106,10 @@ static void parse_options(int argc, char **argv, struct options *o)
         case OPT_LOOP: o->loop = true; break;
         case OPT_TIME_FIELD: o->time_field = optarg; break;
         case OPT_DLQ: o->dlq_path = optarg; break;
-        case OPT_METRICS: o->metrics_path = optarg; break;
-        case 'q': diag_quiet = 1; break;
-        case 'h': usage(stdout); exit(EX_OK);
-        case OPT_VERSION: printf("sp-replay %s\n", SP_VERSION); exit(EX_OK);
         case ':': diag_fatal(EX_USAGE, "%s needs a value (see --help)", argv[optind - 1]);
         default:
+            if (cli_common_option(c, optarg, usage, &o->metrics_path))
+                break;
             if (optopt) diag_fatal(EX_USAGE, "unknown option -%c (see --help)", optopt);
             diag_fatal(EX_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }

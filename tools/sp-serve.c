@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cli.h"
 #include "diag.h"
 #include "http_metrics.h"
 #include "kafka.h"
@@ -77,7 +78,7 @@ static void usage(FILE *f)
                "      --version            print the version\n");
 }
 
-enum { OPT_MAX_CONN = 256, OPT_TIMEOUT, OPT_METRICS_DIR, OPT_KAFKA, OPT_METRICS, OPT_VERSION };
+enum { OPT_MAX_CONN = 256, OPT_TIMEOUT, OPT_METRICS_DIR, OPT_KAFKA };
 
 /* A positive integer option of at most max, or exit 64. */
 static unsigned parse_count(const char *name, const char *s, unsigned long max)
@@ -102,10 +103,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"metrics-dir", required_argument, NULL, OPT_METRICS_DIR},
         {"kafka", required_argument, NULL, OPT_KAFKA},
-        {"metrics-file", required_argument, NULL, OPT_METRICS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+        CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     cfg->listen = "127.0.0.1:8000";
@@ -151,19 +149,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         case OPT_KAFKA:
             cfg->kafka_brokers = optarg;
             break;
-        case OPT_METRICS:
-            cfg->metrics_path = optarg;
-            break;
-        case 'q':
-            diag_quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case OPT_VERSION:
-            printf("sp-serve %s\n", SP_VERSION);
-            exit(0);
         default:
+            if (cli_common_option(c, optarg, usage, &cfg->metrics_path))
+                break;
             usage(stderr);
             exit(EX_USAGE);
         }

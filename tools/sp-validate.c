@@ -14,6 +14,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "diag.h"
 #include "dlq.h"
 #include "line_io.h"
@@ -70,15 +71,12 @@ static void usage(FILE *out)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_METRICS = 256, OPT_VERSION, OPT_PRINT_SCHEMA };
+    enum { OPT_PRINT_SCHEMA = 256 };
     static const struct option longopts[] = {
         {"schema", required_argument, NULL, 's'},
         {"dlq", required_argument, NULL, 'd'},
-        {"metrics-file", required_argument, NULL, OPT_METRICS},
         {"print-default-schema", no_argument, NULL, OPT_PRINT_SCHEMA},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+        CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -90,22 +88,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case 'd':
             opt->dlq_path = optarg;
             break;
-        case OPT_METRICS:
-            opt->metrics_file = optarg;
-            break;
         case OPT_PRINT_SCHEMA:
             fputs(schema_default_text(), stdout);
             exit(EX_OK);
-        case 'q':
-            diag_quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(EX_OK);
-        case OPT_VERSION:
-            printf("sp-validate %s\n", SP_VERSION);
-            exit(EX_OK);
         default:
+            if (cli_common_option(c, optarg, usage, &opt->metrics_file))
+                break;
             usage(stderr);
             exit(EX_USAGE);
         }

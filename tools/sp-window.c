@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "aggregate.h"
+#include "cli.h"
 #include "diag.h"
 #include "event_time.h"
 #include "window.h"
@@ -55,9 +56,7 @@ enum {
     OPT_LATE,
     OPT_DLQ,
     OPT_CHECKPOINT,
-    OPT_CHECKPOINT_INTERVAL,
-    OPT_METRICS,
-    OPT_VERSION
+    OPT_CHECKPOINT_INTERVAL
 };
 
 static int64_t duration_option(const char *name, const char *value)
@@ -85,10 +84,7 @@ static void parse_options(int argc, char **argv, struct window_run_options *o)
         {"dlq", required_argument, NULL, OPT_DLQ},
         {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
         {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
-        {"metrics-file", required_argument, NULL, OPT_METRICS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+        CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     struct window_config *cfg = &o->cfg;
@@ -149,19 +145,9 @@ static void parse_options(int argc, char **argv, struct window_run_options *o)
         case OPT_CHECKPOINT_INTERVAL:
             o->checkpoint_interval_ms = duration_option("checkpoint-interval", optarg);
             break;
-        case OPT_METRICS:
-            o->metrics_path = optarg;
-            break;
-        case 'q':
-            diag_quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case OPT_VERSION:
-            printf("sp-window %s\n", SP_VERSION);
-            exit(0);
         default:
+            if (cli_common_option(c, optarg, usage, &o->metrics_path))
+                break;
             usage(stderr);
             exit(EX_USAGE);
         }
