@@ -73,6 +73,12 @@ int kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, c
     return rd_kafka_conf_set(conf, name, value, err, errlen) == RD_KAFKA_CONF_OK ? 0 : -1;
 }
 
+void kafka_conf_set_or_exit(rd_kafka_conf_t *conf, const char *name, const char *value)
+{
+    char why[512];
+    if (kafka_conf_set(conf, name, value, why, sizeof why) < 0) diag_fatal(EX_USAGE, "%s", why);
+}
+
 int kafka_conf_set_pair(rd_kafka_conf_t *conf, const char *pair, char *err, size_t errlen)
 {
     const char *eq = strchr(pair, '=');

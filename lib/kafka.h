@@ -32,6 +32,11 @@ int kafka_conf_set_pair(rd_kafka_conf_t *conf, const char *pair, char *err, size
 int kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
                    size_t errlen);
 
+/* Set one property the program itself chose, or one named on its command
+ * line; a value librdkafka refuses is a usage error: print the reason and
+ * exit 64. */
+void kafka_conf_set_or_exit(rd_kafka_conf_t *conf, const char *name, const char *value);
+
 /* True once the client reported a fatal error (see kafka_conf_new). */
 bool kafka_fatal(void);
 

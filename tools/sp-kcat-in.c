@@ -68,12 +68,6 @@ static void usage(FILE *out)
           out);
 }
 
-static void conf_set_or_die(rd_kafka_conf_t *conf, const char *name, const char *value)
-{
-    char why[512];
-    if (kafka_conf_set(conf, name, value, why, sizeof why) < 0) diag_fatal(EX_USAGE, "%s", why);
-}
-
 static void usage_error(const char *what)
 {
     diag_warn("%s", what);
@@ -94,8 +88,8 @@ static void finish_options(struct options *opt)
         if (opt->offset_given && opt->offset != RD_KAFKA_OFFSET_BEGINNING &&
             opt->offset != RD_KAFKA_OFFSET_END && opt->offset != RD_KAFKA_OFFSET_STORED)
             usage_error("-o with -G takes beginning, end or stored");
-        conf_set_or_die(opt->conf, "group.id", opt->group);
-        conf_set_or_die(opt->conf, "auto.offset.reset",
+        kafka_conf_set_or_exit(opt->conf, "group.id", opt->group);
+        kafka_conf_set_or_exit(opt->conf, "auto.offset.reset",
                         opt->offset == RD_KAFKA_OFFSET_END ? "latest" : "earliest");
     } else {
         /* librdkafka's assign() wants a group id even when no group is
@@ -103,10 +97,10 @@ static void finish_options(struct options *opt)
         char current[256];
         size_t len = sizeof current;
         if (rd_kafka_conf_get(opt->conf, "group.id", current, &len) != RD_KAFKA_CONF_OK || len <= 1)
-            conf_set_or_die(opt->conf, "group.id", "sp-kcat-in");
-        conf_set_or_die(opt->conf, "enable.auto.commit", "false");
+            kafka_conf_set_or_exit(opt->conf, "group.id", "sp-kcat-in");
+        kafka_conf_set_or_exit(opt->conf, "enable.auto.commit", "false");
     }
-    if (opt->exit_at_eof) conf_set_or_die(opt->conf, "enable.partition.eof", "true");
+    if (opt->exit_at_eof) kafka_conf_set_or_exit(opt->conf, "enable.partition.eof", "true");
 }
 
 static void parse_options(int argc, char **argv, struct options *opt)
@@ -127,19 +121,19 @@ static void parse_options(int argc, char **argv, struct options *opt)
     opt->conf = kafka_conf_new();
     /* Offsets are stored by hand once their records are downstream; the
      * auto-committer only sends what was stored. */
-    conf_set_or_die(opt->conf, "enable.auto.offset.store", "false");
-    conf_set_or_die(opt->conf, "enable.auto.commit", "true");
+    kafka_conf_set_or_exit(opt->conf, "enable.auto.offset.store", "false");
+    kafka_conf_set_or_exit(opt->conf, "enable.auto.commit", "true");
     /* A fetch answers within the 100 ms latency budget even when some
      * partitions have nothing new, and a deep prefetch queue keeps the
      * writer busy under load (both measured on bench/bench_kafka.sh). */
-    conf_set_or_die(opt->conf, "fetch.wait.max.ms", "100");
-    conf_set_or_die(opt->conf, "queued.min.messages", "1000000");
+    kafka_conf_set_or_exit(opt->conf, "fetch.wait.max.ms", "100");
+    kafka_conf_set_or_exit(opt->conf, "queued.min.messages", "1000000");
     int c;
     char why[512];
     while ((c = getopt_long(argc, argv, "b:t:G:p:o:eX:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
-            conf_set_or_die(opt->conf, "bootstrap.servers", optarg);
+            kafka_conf_set_or_exit(opt->conf, "bootstrap.servers", optarg);
             break;
         case 't':
             opt->topic = optarg;

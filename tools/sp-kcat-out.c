@@ -73,12 +73,6 @@ static void usage(FILE *out)
           out);
 }
 
-static void conf_set_or_die(rd_kafka_conf_t *conf, const char *name, const char *value)
-{
-    char why[512];
-    if (kafka_conf_set(conf, name, value, why, sizeof why) < 0) diag_fatal(EX_USAGE, "%s", why);
-}
-
 static void parse_options(int argc, char **argv, struct options *opt)
 {
     enum { OPT_KEY };
@@ -92,16 +86,16 @@ static void parse_options(int argc, char **argv, struct options *opt)
     };
     opt->partition = RD_KAFKA_PARTITION_UA;
     opt->conf = kafka_conf_new();
-    conf_set_or_die(opt->conf, "enable.idempotence", "true");
-    conf_set_or_die(opt->conf, "acks", "all");
-    conf_set_or_die(opt->conf, "linger.ms", "5");
-    conf_set_or_die(opt->conf, "message.timeout.ms", "60000");
+    kafka_conf_set_or_exit(opt->conf, "enable.idempotence", "true");
+    kafka_conf_set_or_exit(opt->conf, "acks", "all");
+    kafka_conf_set_or_exit(opt->conf, "linger.ms", "5");
+    kafka_conf_set_or_exit(opt->conf, "message.timeout.ms", "60000");
     int c;
     char why[512];
     while ((c = getopt_long(argc, argv, "b:t:p:X:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
-            conf_set_or_die(opt->conf, "bootstrap.servers", optarg);
+            kafka_conf_set_or_exit(opt->conf, "bootstrap.servers", optarg);
             break;
         case 't':
             opt->topic = optarg;
