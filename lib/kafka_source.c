@@ -26,12 +26,26 @@
 #define METADATA_ATTEMPTS 3
 /* Longest wait to commit and leave the group at exit. */
 #define CLOSE_TIMEOUT_S 5
+/* Longest wait for the reader to take what is in the pipe before the
+ * partitions are handed to another member; what it has not taken by then
+ * is read again there. */
+#define REVOKE_DRAIN_MS 1000
+
+/* The output's byte position just after a record, and the offset to
+ * commit once the reader has taken every byte before it. */
+struct delivery_mark {
+    uint64_t byte_end;
+    int64_t next_offset;
+};
 
 struct partition_state {
     bool assigned;
     bool at_eof;
     int64_t next_offset;   /* after the last record handed to the output, or -1 */
+    int64_t marked_offset; /* next_offset of the newest delivery mark, or -1 */
     int64_t stored_offset; /* last offset stored for commit, or -1 */
+    struct delivery_mark *marks; /* oldest first, not yet delivered */
+    size_t n_marks, cap_marks;
     double *lag;
 };
 
@@ -44,6 +58,7 @@ struct kafka_source {
     uint64_t *in_total, *out_total, *raw_total;
     struct partition_state *parts;
     size_t n_parts;
+    uint64_t bytes_handed; /* bytes given to the output, in all */
     int64_t last_flush_ms, last_lag_ms;
     bool assigned_once;
     bool downstream_gone;
@@ -57,7 +72,8 @@ static struct partition_state *partition(struct kafka_source *c, int32_t p)
         struct partition_state *grown = realloc(c->parts, n * sizeof *grown);
         if (!grown) abort();
         for (size_t i = c->n_parts; i < n; i++)
-            grown[i] = (struct partition_state){.next_offset = -1, .stored_offset = -1};
+            grown[i] = (struct partition_state){
+                .next_offset = -1, .marked_offset = -1, .stored_offset = -1};
         c->parts = grown;
         c->n_parts = n;
     }
@@ -79,32 +95,81 @@ static void output_failed(struct kafka_source *c)
 static void write_line(struct kafka_source *c)
 {
     if (c->downstream_gone) return;
-    if (out_write(c->out, c->line.data, c->line.len) < 0) output_failed(c);
-}
-
-/* Flush the output, then (in a group) store for commit the offset after the
- * last record of each partition: only now is it downstream. */
-static void flush_and_store(struct kafka_source *c)
-{
-    c->last_flush_ms = monotonic_ms();
-    if (c->downstream_gone) return;
-    if (out_flush(c->out) < 0) {
+    if (out_write(c->out, c->line.data, c->line.len) < 0) {
         output_failed(c);
         return;
     }
+    c->bytes_handed += c->line.len;
+}
+
+/* Remember that the partition's records up to next_offset end at the
+ * output's current byte position. */
+static void mark_handed(struct kafka_source *c, struct partition_state *ps)
+{
+    if (ps->next_offset <= ps->marked_offset) return;
+    if (ps->n_marks == ps->cap_marks) {
+        ps->cap_marks = ps->cap_marks ? 2 * ps->cap_marks : 16;
+        ps->marks = realloc(ps->marks, ps->cap_marks * sizeof *ps->marks);
+        if (!ps->marks) abort();
+    }
+    ps->marks[ps->n_marks++] = (struct delivery_mark){c->bytes_handed, ps->next_offset};
+    ps->marked_offset = ps->next_offset;
+}
+
+/* The offset after the partition's last record the reader has taken
+ * (delivered bytes of output in all), or -1 when no new one is. */
+static int64_t take_delivered(struct partition_state *ps, uint64_t delivered)
+{
+    size_t n = 0;
+    while (n < ps->n_marks && ps->marks[n].byte_end <= delivered) n++;
+    if (n == 0) return -1;
+    int64_t offset = ps->marks[n - 1].next_offset;
+    memmove(ps->marks, ps->marks + n, (ps->n_marks - n) * sizeof *ps->marks);
+    ps->n_marks -= n;
+    return offset;
+}
+
+/* In a group, store for commit the offset after the last record of each
+ * partition that the reader has taken from the output: a record that only
+ * sits in the pipe is not downstream yet, and one lost there when the
+ * reader goes away must be read again by whoever resumes the group. */
+static void store_delivered(struct kafka_source *c)
+{
     if (!c->opt.group) return;
+    uint64_t delivered = out_delivered(c->out);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
     for (size_t i = 0; i < c->n_parts; i++) {
         struct partition_state *ps = &c->parts[i];
-        if (!ps->assigned || ps->next_offset <= ps->stored_offset) continue;
-        rd_kafka_topic_partition_list_add(list, c->opt.topic, (int32_t)i)->offset = ps->next_offset;
-        ps->stored_offset = ps->next_offset;
+        if (!ps->assigned) continue;
+        mark_handed(c, ps);
+        int64_t offset = take_delivered(ps, delivered);
+        if (offset <= ps->stored_offset) continue;
+        rd_kafka_topic_partition_list_add(list, c->opt.topic, (int32_t)i)->offset = offset;
+        ps->stored_offset = offset;
     }
     if (list->cnt) {
         rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
         if (err) diag_warn("cannot store offsets: %s", rd_kafka_err2str(err));
     }
     rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Flush the output, then store what has been delivered. */
+static void flush_and_store(struct kafka_source *c)
+{
+    c->last_flush_ms = monotonic_ms();
+    if (!c->downstream_gone && out_flush(c->out) < 0) output_failed(c);
+    store_delivered(c);
+}
+
+/* Give the reader up to timeout_ms to take what is in the pipe, then store
+ * what has been delivered. */
+static void drain_and_store(struct kafka_source *c, int timeout_ms)
+{
+    c->last_flush_ms = monotonic_ms();
+    if (!c->downstream_gone && out_drain(c->out, timeout_ms) < 0 && errno != ETIMEDOUT)
+        output_failed(c);
+    store_delivered(c);
 }
 
 /* The control line naming every partition now assigned. */
@@ -129,7 +194,8 @@ static void mark_assigned(struct kafka_source *c, const rd_kafka_topic_partition
         struct partition_state *ps = partition(c, parts->elems[i].partition);
         ps->assigned = assigned;
         ps->at_eof = false;
-        ps->next_offset = ps->stored_offset = -1;
+        ps->next_offset = ps->marked_offset = ps->stored_offset = -1;
+        ps->n_marks = 0;
         if (assigned && !ps->lag) {
             char labels[128];
             snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"%" PRId32 "\"", c->opt.topic,
@@ -168,9 +234,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         else
             assign_err = rd_kafka_assign(rk, parts);
     } else {
-        /* Hand the partitions back with everything written committed, so
+        /* Hand the partitions back with everything delivered committed, so
          * the next owner starts exactly after it. */
-        flush_and_store(c);
+        drain_and_store(c, REVOKE_DRAIN_MS);
         if (!rd_kafka_assignment_lost(rk)) rd_kafka_commit(rk, NULL, 0);
         mark_assigned(c, parts, false);
         if (cooperative)
@@ -370,18 +436,22 @@ int kafka_source_start(kafka_source *c)
 
 int kafka_source_finish(kafka_source *c)
 {
-    flush_and_store(c);
+    drain_and_store(c, CLOSE_TIMEOUT_S * 1000);
     update_lag(c);
-    if (out_close(c->out) < 0 && errno != EPIPE && !c->exit_code) {
+    /* Nothing more is written, but the output stays open until the group is
+     * left: the revoke callback still asks it what was delivered. */
+    bool failed_before = c->downstream_gone;
+    c->downstream_gone = true;
+    metrics_write(c->m);
+    kafka_consumer_close(c->rk, CLOSE_TIMEOUT_S);
+    if (out_close(c->out) < 0 && !failed_before && errno != EPIPE && !c->exit_code) {
         diag_warn("write error: %m");
         c->exit_code = EX_IOERR;
     }
-    c->downstream_gone = true; /* the output is closed: callbacks write nothing */
-    metrics_write(c->m);
-    kafka_consumer_close(c->rk, CLOSE_TIMEOUT_S);
     int code = c->exit_code;
     if (kafka_fatal() && !code) code = EX_UNAVAILABLE;
     sb_free(&c->line);
+    for (size_t i = 0; i < c->n_parts; i++) free(c->parts[i].marks);
     free(c->parts);
     free(c);
     return code;

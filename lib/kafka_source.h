@@ -4,10 +4,12 @@
  * section 5 whenever the set of partitions changes.
  *
  * Offsets: in a group, the offset after a record is stored for commit only
- * once the output holding it was flushed (at least every 100 ms under load,
- * at once when no message waits), and everything written is committed when
- * partitions are revoked and at the end: a restart never skips a record the
- * next program did not get. Partitions named in the resume offsets (sp-window's
+ * once the next program has read it (out_delivered: a flushed record can
+ * still sit in the pipe; checked at every flush, at least every 100 ms under
+ * load, at once when no message waits), and everything delivered is
+ * committed when partitions are revoked and at the end, after a bounded wait
+ * for the reader to drain the pipe: a restart never skips a record the next
+ * program did not get. Partitions named in the resume offsets (sp-window's
  * checkpoint) start there, in both modes.
  *
  * Metrics: sp_events_in_total, sp_events_out_total, sp_kafka_raw_total and
@@ -50,7 +52,7 @@ int kafka_source_start(kafka_source *c);
  * partition is at its end. */
 void kafka_source_run(kafka_source *c);
 
-/* The one shutdown path: flush, store, close out, write the metrics, commit
+/* The one shutdown path: flush, wait for the pipe to drain, store, close out, write the metrics, commit
  * and leave the group (kafka_consumer_close), free c. Returns the exit
  * status: 0, EX_IOERR (output) or EX_UNAVAILABLE (topic gone, fatal error). */
 int kafka_source_finish(kafka_source *c);

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -184,9 +186,11 @@ enum line_status line_reader_next(line_reader *r, const char **line, size_t *len
 
 struct out_buf {
     int fd;
+    bool is_pipe;
     char *buf;
     size_t len;
     int64_t oldest_ms; /* when the oldest buffered byte arrived */
+    uint64_t written;  /* bytes write() accepted, in all */
 };
 
 out_buf *out_new(int fd)
@@ -194,24 +198,27 @@ out_buf *out_new(int fd)
     out_buf *o = calloc(1, sizeof *o);
     if (!o) abort();
     o->fd = fd;
+    struct stat st;
+    o->is_pipe = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
     o->buf = malloc(OUT_CAPACITY);
     if (!o->buf) abort();
     return o;
 }
 
-/* Write all of p[0..n) to fd, waiting when it is non-blocking and full. */
-static int write_all(int fd, const char *p, size_t n)
+/* Write all of p[0..n) to o's fd, waiting when it is non-blocking and full. */
+static int write_all(out_buf *o, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = write(o->fd, p, n);
         if (w > 0) {
             p += w;
             n -= (size_t)w;
+            o->written += (uint64_t)w;
             continue;
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno == EAGAIN) {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            struct pollfd pfd = {.fd = o->fd, .events = POLLOUT};
             poll(&pfd, 1, 100);
             continue;
         }
@@ -223,7 +230,7 @@ static int write_all(int fd, const char *p, size_t n)
 int out_flush(out_buf *o)
 {
     if (o->len == 0) return 0;
-    int rc = write_all(o->fd, o->buf, o->len);
+    int rc = write_all(o, o->buf, o->len);
     o->len = 0;
     return rc;
 }
@@ -238,7 +245,7 @@ int64_t monotonic_coarse_ms(void)
 int out_write(out_buf *o, const void *p, size_t n)
 {
     if (o->len + n > OUT_CAPACITY && out_flush(o) < 0) return -1;
-    if (n > OUT_CAPACITY) return write_all(o->fd, p, n);
+    if (n > OUT_CAPACITY) return write_all(o, p, n);
     if (o->len == 0) o->oldest_ms = monotonic_coarse_ms();
     memcpy(o->buf + o->len, p, n);
     o->len += n;
@@ -249,6 +256,40 @@ int out_write(out_buf *o, const void *p, size_t n)
 size_t out_pending(const out_buf *o)
 {
     return o->len;
+}
+
+/* Bytes written but not yet read from o's pipe; 0 for anything else. */
+static uint64_t unread_in_pipe(const out_buf *o)
+{
+    int unread = 0;
+    if (!o->is_pipe || ioctl(o->fd, FIONREAD, &unread) < 0 || unread < 0) return 0;
+    return (uint64_t)unread;
+}
+
+uint64_t out_delivered(const out_buf *o)
+{
+    return o->written - unread_in_pipe(o);
+}
+
+int out_drain(out_buf *o, int timeout_ms)
+{
+    if (out_flush(o) < 0) return -1;
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    while (unread_in_pipe(o) > 0) {
+        /* The write end of a pipe polls POLLERR once no reader is left. */
+        struct pollfd pfd = {.fd = o->fd, .events = 0};
+        if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) {
+            errno = EPIPE;
+            return -1;
+        }
+        if (monotonic_ms() >= deadline) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        struct timespec pause = {.tv_nsec = 5 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    return 0;
 }
 
 int out_close(out_buf *o)

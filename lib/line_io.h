@@ -63,6 +63,17 @@ int out_flush(out_buf *o);
 /* Bytes waiting in the buffer. */
 size_t out_pending(const out_buf *o);
 
+/* Bytes the reader has taken so far: everything written to fd, less what
+ * still waits unread in the pipe when fd is a pipe or FIFO. A write into a
+ * pipe succeeds long before anyone reads it, so this, not a successful
+ * write, says a record is downstream. */
+uint64_t out_delivered(const out_buf *o);
+
+/* Flush, then wait up to timeout_ms for the pipe's reader to take
+ * everything (or to go away). Returns 0 when all is delivered, -1 when not
+ * (errno EPIPE when the reader went away, ETIMEDOUT when it was too slow). */
+int out_drain(out_buf *o, int timeout_ms);
+
 /* Monotonic clock in milliseconds, the time base of every timer here. */
 int64_t monotonic_ms(void);
 

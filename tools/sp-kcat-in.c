@@ -3,8 +3,8 @@
  *
  * Three ways to choose partitions, as kcat: a consumer group (-G, subscribe
  * and rebalance), a fixed list (-p), or, with neither, every partition of the
- * topic. In a group, an offset is stored for commit only after its record was
- * written and flushed downstream, so a restart never skips a record the next
+ * topic. In a group, an offset is stored for commit only after the next
+ * program has read its record, so a restart never skips a record the next
  * program did not get. */
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
@@ -49,7 +49,7 @@ static void usage(FILE *out)
           "  -b, --brokers LIST        bootstrap brokers, host:port[,host:port...]\n"
           "  -t, --topic TOPIC         topic to consume\n"
           "  -G, --group GROUP         consume as a member of GROUP (subscribe; offsets\n"
-          "                            committed after the records were written)\n"
+          "                            committed after the reader took the records)\n"
           "  -p, --partitions LIST     consume only these partitions: 0,1,3 or 0-3\n"
           "  -o, --offset OFFSET       beginning (default), end, stored, N, or -N from the\n"
           "                            end; with -G only beginning or end, for partitions\n"

@@ -133,6 +133,45 @@ TEST(closed_reader_gives_epipe)
     close(p[1]);
 }
 
+TEST(delivered_counts_only_what_the_pipe_reader_took)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int p[2];
+    CHECK(pipe(p) == 0);
+    out_buf *o = out_new(p[1]);
+    CHECK(out_write(o, "abcdef\n", 7) == 0);
+    CHECK(out_flush(o) == 0);
+    CHECK_INT(out_delivered(o), 0); /* in the pipe, not read */
+    char got[16];
+    CHECK(read(p[0], got, 3) == 3);
+    CHECK_INT(out_delivered(o), 3);
+    errno = 0;
+    CHECK(out_drain(o, 20) < 0 && errno == ETIMEDOUT);
+    CHECK(read(p[0], got, sizeof got) == 4);
+    CHECK(out_drain(o, 20) == 0);
+    CHECK_INT(out_delivered(o), 7);
+    /* the reader goes away with a record unread: never delivered */
+    CHECK(out_write(o, "gh\n", 3) == 0);
+    close(p[0]);
+    errno = 0;
+    CHECK(out_drain(o, 1000) < 0 && errno == EPIPE);
+    CHECK_INT(out_delivered(o), 7);
+    out_close(o);
+    close(p[1]);
+}
+
+TEST(delivered_to_a_file_is_everything_written)
+{
+    FILE *f = tmpfile();
+    out_buf *o = out_new(fileno(f));
+    CHECK(out_write(o, "abc\n", 4) == 0);
+    CHECK_INT(out_delivered(o), 0); /* still buffered */
+    CHECK(out_drain(o, 0) == 0);
+    CHECK_INT(out_delivered(o), 4);
+    out_close(o);
+    fclose(f);
+}
+
 int main(void)
 {
     RUN(splits_lines_and_keeps_last_without_newline);
@@ -141,5 +180,7 @@ int main(void)
     RUN(idle_pipe_times_out_then_delivers);
     RUN(output_is_buffered_until_flush);
     RUN(closed_reader_gives_epipe);
+    RUN(delivered_counts_only_what_the_pipe_reader_took);
+    RUN(delivered_to_a_file_is_everything_written);
     RETURN_SUMMARY();
 }
