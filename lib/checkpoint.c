@@ -52,6 +52,12 @@ static int sync_directory(const char *path)
     return rc;
 }
 
+/* Rename from onto to, then fsync the directory. */
+static int move_durably(const char *from, const char *to)
+{
+    return rename(from, to) == 0 ? sync_directory(to) : -1;
+}
+
 int checkpoint_write_text(const char *path, const char *text, size_t len)
 {
     size_t tmp_len = strlen(path) + 5;
@@ -66,7 +72,7 @@ int checkpoint_write_text(const char *path, const char *text, size_t len)
     if (fd >= 0) {
         if (write_all(fd, text, len) == 0 && fsync(fd) == 0 && close(fd) == 0) {
             fd = -1;
-            rc = rename(tmp, path) == 0 ? sync_directory(path) : -1;
+            rc = move_durably(tmp, path);
         }
         if (fd >= 0) close(fd);
     }
@@ -88,6 +94,43 @@ int checkpoint_write(const char *path, const json_t *doc)
     int rc = checkpoint_write_text(path, text, len);
     int saved = errno;
     free(text);
+    errno = saved;
+    return rc;
+}
+
+#define PENDING_SUFFIX ".pending"
+#define BARRIER_PREFIX "{\"_checkpoint\":"
+
+char *checkpoint_pending_path(const char *path)
+{
+    size_t len = strlen(path) + sizeof PENDING_SUFFIX;
+    char *pending = malloc(len);
+    if (pending == NULL) abort();
+    snprintf(pending, len, "%s" PENDING_SUFFIX, path);
+    return pending;
+}
+
+void checkpoint_barrier_format(strbuf *sb, int64_t written_at_ms)
+{
+    char when[EVENT_TIME_TEXT_MAX];
+    size_t when_len = event_time_format_ms(written_at_ms, when);
+    sb_puts(sb, BARRIER_PREFIX "{\"written_at\":");
+    ndjson_append_string(sb, when, when_len);
+    sb_puts(sb, "}}\n");
+}
+
+bool checkpoint_is_barrier(const char *line, size_t len)
+{
+    return len >= sizeof BARRIER_PREFIX - 1 &&
+           memcmp(line, BARRIER_PREFIX, sizeof BARRIER_PREFIX - 1) == 0;
+}
+
+int checkpoint_complete(const char *path)
+{
+    char *pending = checkpoint_pending_path(path);
+    int rc = move_durably(pending, path);
+    int saved = errno;
+    free(pending);
     errno = saved;
     return rc;
 }

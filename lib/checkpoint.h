@@ -83,6 +83,28 @@ void checkpoint_finish(strbuf *sb);
  * either the old or the new document, whole. Returns 0, or -1 with errno. */
 int checkpoint_write_text(const char *path, const char *text, size_t len);
 
+/* ---- checkpoints completed by the sink (sp-window --barriers) ----
+ * Results written before a checkpoint may still sit in the pipe or in the
+ * sink when the sink dies; a checkpoint saved by sp-window alone would count
+ * them as stored. So sp-window writes the checkpoint to the pending path and
+ * then a barrier line after the last result it accounts for; sp-redis-sink,
+ * once Redis has acknowledged every result before the barrier, moves the
+ * pending file onto the checkpoint path (Flink's checkpoint barrier, over a
+ * pipe). At most one checkpoint is pending at a time. */
+
+/* path with ".pending" appended (malloc'd; the caller frees it). */
+char *checkpoint_pending_path(const char *path);
+
+/* Append the barrier line, with its newline, to sb. */
+void checkpoint_barrier_format(strbuf *sb, int64_t written_at_ms);
+
+/* Whether line[0..len) is a barrier line. */
+bool checkpoint_is_barrier(const char *line, size_t len);
+
+/* Move the pending checkpoint onto path, durably (rename, then fsync the
+ * directory). Returns 0, or -1 with errno (ENOENT: nothing pending). */
+int checkpoint_complete(const char *path);
+
 /* The same document as a jansson tree, with the members of state copied in
  * (state itself is left to the caller): for tests and tools that make a
  * checkpoint by hand (tests/unit/test_kafka.c). */

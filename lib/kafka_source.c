@@ -41,9 +41,9 @@ struct delivery_mark {
 struct partition_state {
     bool assigned;
     bool at_eof;
-    int64_t next_offset;   /* after the last record handed to the output, or -1 */
-    int64_t marked_offset; /* next_offset of the newest delivery mark, or -1 */
-    int64_t stored_offset; /* last offset stored for commit, or -1 */
+    int64_t next_offset;         /* after the last record handed to the output, or -1 */
+    int64_t marked_offset;       /* next_offset of the newest delivery mark, or -1 */
+    int64_t stored_offset;       /* last offset stored for commit, or -1 */
     struct delivery_mark *marks; /* oldest first, not yet delivered */
     size_t n_marks, cap_marks;
     double *lag;
@@ -121,7 +121,8 @@ static void mark_handed(struct kafka_source *c, struct partition_state *ps)
 static int64_t take_delivered(struct partition_state *ps, uint64_t delivered)
 {
     size_t n = 0;
-    while (n < ps->n_marks && ps->marks[n].byte_end <= delivered) n++;
+    while (n < ps->n_marks && ps->marks[n].byte_end <= delivered)
+        n++;
     if (n == 0) return -1;
     int64_t offset = ps->marks[n - 1].next_offset;
     memmove(ps->marks, ps->marks + n, (ps->n_marks - n) * sizeof *ps->marks);
@@ -451,7 +452,8 @@ int kafka_source_finish(kafka_source *c)
     int code = c->exit_code;
     if (kafka_fatal() && !code) code = EX_UNAVAILABLE;
     sb_free(&c->line);
-    for (size_t i = 0; i < c->n_parts; i++) free(c->parts[i].marks);
+    for (size_t i = 0; i < c->n_parts; i++)
+        free(c->parts[i].marks);
     free(c->parts);
     free(c);
     return code;

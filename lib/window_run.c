@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -21,6 +22,9 @@
 /* Under load, act on the clocks (provisional results, checkpoints, flushing)
  * this often: a slow trickle of lines must not keep results in a buffer. */
 #define CLOCK_CHECK_MS 50
+/* At the end, how long to wait for the sink to complete the checkpoint in
+ * flight before the final one can be written (--barriers). */
+#define BARRIER_WAIT_MS 5000
 
 struct window_run {
     const struct window_run_options *opt;
@@ -36,7 +40,10 @@ struct window_run {
     uint64_t plain_records; /* lines without Kafka coordinates consumed: the replay skip count */
     uint64_t skip_records;  /* restored from the checkpoint */
     int64_t last_checkpoint_mono, last_checkpoint_wall, last_emit_mono, last_clock_mono;
-    bool downstream_gone; /* EPIPE: end quietly, without a checkpoint */
+    char *pending_path;      /* --barriers: where checkpoints wait for the sink */
+    int64_t pending_wall;    /* when the checkpoint pending now was written; 0: none */
+    bool checkpoint_failing; /* the last save failed (warned once, until one works) */
+    bool downstream_gone;    /* EPIPE: end quietly, without a checkpoint */
     bool output_failed;
     bool input_failed;
 };
@@ -152,12 +159,38 @@ static void restore_checkpoint(window_run *run)
               (unsigned long long)run->skip_records);
 }
 
+/* --barriers: whether the sink has yet to complete the pending checkpoint
+ * (it moves the file away once every result before its barrier is stored). */
+static bool barrier_in_flight(window_run *run)
+{
+    if (run->pending_wall == 0) return false;
+    if (access(run->pending_path, F_OK) == 0) return true;
+    run->last_checkpoint_wall = run->pending_wall;
+    run->pending_wall = 0;
+    return false;
+}
+
+/* A failing checkpoint (a full disk) is reported once, and its recovery. */
+static void note_checkpoint_written(window_run *run, const char *path, bool ok)
+{
+    if (!ok && !run->checkpoint_failing)
+        diag_warn("%s: %s (the previous checkpoint stays; retrying every interval)", path,
+                  strerror(errno));
+    else if (ok && run->checkpoint_failing)
+        diag_warn("%s: checkpoints are written again", path);
+    run->checkpoint_failing = !ok;
+}
+
 /* Results first, then the checkpoint that says they are out: a crash
  * between the two only repeats results, which the sink takes idempotently,
- * and late events and dead letters, which the restore cuts back. */
+ * and late events and dead letters, which the restore cuts back. With
+ * --barriers the checkpoint goes to the pending path and a barrier line
+ * follows the results; while one is in flight no other is saved (the next
+ * clock tick tries again). */
 static void save_checkpoint(window_run *run)
 {
     if (run->opt->checkpoint_path == NULL || run->downstream_gone) return;
+    if (barrier_in_flight(run)) return;
     flush_all(run);
     if (run->downstream_gone || run->output_failed) return;
     int64_t now = wallclock_ms();
@@ -175,12 +208,31 @@ static void save_checkpoint(window_run *run)
     checkpoint_start(&doc, run->config, records, &sizes, now);
     window_state_append_json(&doc, run->windows);
     checkpoint_finish(&doc);
-    if (checkpoint_write_text(run->opt->checkpoint_path, doc.data, doc.len) != 0)
-        diag_warn("%s: %s", run->opt->checkpoint_path, strerror(errno));
-    else
+    const char *target = run->pending_path ? run->pending_path : run->opt->checkpoint_path;
+    bool ok = checkpoint_write_text(target, doc.data, doc.len) == 0;
+    note_checkpoint_written(run, target, ok);
+    if (ok && run->pending_path) {
+        sb_reset(&doc);
+        checkpoint_barrier_format(&doc, now);
+        put(run, run->out, &doc);
+        flush_all(run);
+        run->pending_wall = now;
+    } else if (ok) {
         run->last_checkpoint_wall = now;
+    }
     sb_free(&doc);
     run->last_checkpoint_mono = monotonic_ms();
+}
+
+/* --barriers, at the end: give the sink a moment to complete the checkpoint
+ * in flight, so the final one can be saved. */
+static void wait_for_barrier(window_run *run)
+{
+    int64_t deadline = monotonic_ms() + BARRIER_WAIT_MS;
+    while (!run->downstream_gone && barrier_in_flight(run) && monotonic_ms() < deadline) {
+        struct timespec pause = {.tv_nsec = 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
 }
 
 /* ---- timers -------------------------------------------------------------- */
@@ -349,7 +401,6 @@ static void register_metrics(window_run *run)
     run->open_windows = metrics_gauge(m, "sp_open_windows", NULL, "Windows held in memory");
 }
 
-
 window_run *window_run_start(const struct window_run_options *opt)
 {
     window_run *run = calloc(1, sizeof *run);
@@ -364,6 +415,12 @@ window_run *window_run_start(const struct window_run_options *opt)
     describe_config(run);
     if (window_event_reader_init(&run->events, opt->key_field, opt->time_field, &opt->spec) != 0)
         diag_fatal(EX_USAGE, "a field name is too long or there are too many fields");
+    if (opt->checkpoint_path != NULL && opt->barriers) {
+        /* A pending checkpoint left by a dead run was never completed. */
+        run->pending_path = checkpoint_pending_path(opt->checkpoint_path);
+        if (unlink(run->pending_path) != 0 && errno != ENOENT)
+            diag_fatal(EX_CANTCREAT, "%s: %s", run->pending_path, strerror(errno));
+    }
     if (opt->checkpoint_path != NULL) restore_checkpoint(run);
     run->last_checkpoint_mono = run->last_emit_mono = run->last_clock_mono = monotonic_ms();
     return run;
@@ -373,6 +430,7 @@ int window_run_finish(window_run *run, bool finished)
 {
     /* End of input may only mean an upstream stage died: the checkpoint keeps
      * the windows open, so a restart on the replayed input completes them. */
+    wait_for_barrier(run);
     save_checkpoint(run);
     if (finished && !run->downstream_gone) window_close_all(run->windows);
     flush_all(run);
@@ -387,6 +445,7 @@ int window_run_finish(window_run *run, bool finished)
     out_close(run->dlq);
     sb_free(&run->line_buf);
     window_event_reader_free(&run->events);
+    free(run->pending_path);
     free(run);
     return code;
 }

@@ -12,6 +12,9 @@
  * records their size after flushing them, and a restore cuts them back to
  * it, since the restarted run writes the records after that point again.
  *
+ * With barriers, each checkpoint is saved to the pending path and completed
+ * by the sink after a barrier line in the results (checkpoint.h).
+ *
  * Errors of the start (an output that cannot be created, a checkpoint that
  * cannot be used) end the program through diag_fatal(). */
 #ifndef SP_WINDOW_RUN_H
@@ -29,6 +32,7 @@ struct window_run_options {
     const char *late_path, *dlq_path, *checkpoint_path, *metrics_path; /* NULL: not given */
     int64_t emit_every_ms;          /* 0: no provisional results */
     int64_t checkpoint_interval_ms; /* between periodic checkpoints */
+    bool barriers;                  /* checkpoints completed by the sink (checkpoint.h) */
     struct agg_spec spec;
     struct window_config cfg; /* cfg.spec points at spec */
 };
@@ -38,9 +42,9 @@ typedef struct window_run window_run;
 /* Open the outputs (results on stdout; late events and dead letters appended
  * to late_path and dlq_path, stderr without them), the metrics, and restore
  * from checkpoint_path when it exists, cutting the late and dead-letter files
- * back to the sizes it recorded (a warning when one is shorter). opt must outlive the run. Exits with
- * EX_CANTCREAT (an output), EX_USAGE (field names) or EX_DATAERR (an
- * unusable checkpoint, or one made with other options). */
+ * back to the sizes it recorded (a warning when one is shorter). opt must outlive the run. Exits
+ * with EX_CANTCREAT (an output), EX_USAGE (field names) or EX_DATAERR (an unusable checkpoint, or
+ * one made with other options). */
 window_run *window_run_start(const struct window_run_options *opt);
 
 /* Read the inputs in order: n paths, "-" for stdin, stdin when n is 0.

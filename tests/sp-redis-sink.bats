@@ -165,6 +165,59 @@ teardown() {
     grep -q '^sp_events_out_total{tool="sp-redis-sink"} 200$' "$T/m.prom"
 }
 
+@test "sp-redis-sink --checkpoint: a barrier moves the pending checkpoint into place after Redis has what came before" {
+    gen_results 3 20 >"$T/r.ndjson"   # 60 results
+    echo old >"$T/w.ckpt"
+    echo new >"$T/w.ckpt.pending"
+    barrier='{"_checkpoint":{"written_at":"2026-01-01T00:00:00.000Z"}}'
+    # 40 results, the barrier, then the sink sits on an open pipe: the
+    # checkpoint must be in place with the 40 results stored, before any end
+    mkfifo "$T/fifo"
+    sp-redis-sink --url "$REDIS_URL" --batch 1000 --checkpoint "$T/w.ckpt" \
+        --metrics-file "$T/m.prom" --dlq "$T/dlq" <"$T/fifo" 2>"$T/err" 3>&- &
+    pid=$!
+    exec 4>"$T/fifo"
+    { head -n 40 "$T/r.ndjson"; echo "$barrier"; } >&4
+    for _ in $(seq 100); do [ "$(cat "$T/w.ckpt")" = new ] && break; sleep 0.05; done
+    [ "$(cat "$T/w.ckpt")" = new ]
+    [ ! -e "$T/w.ckpt.pending" ]
+    head -n 40 "$T/r.ndjson" >"$T/first40"
+    python3 "$TESTS_DIR/helpers/redis_layout.py" check "$REDIS_PORT" "$T/first40"
+    tail -n +41 "$T/r.ndjson" >&4
+    exec 4>&-
+    wait "$pid"
+    # a barrier is neither a result nor a dead letter
+    grep -q '^sp_events_in_total{tool="sp-redis-sink"} 60$' "$T/m.prom"
+    grep -q '^sp_events_out_total{tool="sp-redis-sink"} 60$' "$T/m.prom"
+    grep -q '^sp_checkpoints_completed_total{tool="sp-redis-sink"} 1$' "$T/m.prom"
+    [ ! -s "$T/dlq" ]
+}
+
+@test "sp-redis-sink --checkpoint: Redis away, the barrier is not completed" {
+    gen_results 1 3 >"$T/r.ndjson"
+    echo '{"_checkpoint":{}}' >>"$T/r.ndjson"
+    echo old >"$T/w.ckpt"
+    echo new >"$T/w.ckpt.pending"
+    port=$(free_port)
+    run sp-redis-sink --url "redis://127.0.0.1:$port" --give-up-after 300ms \
+        --checkpoint "$T/w.ckpt" "$T/r.ndjson"
+    [ "$status" -eq 69 ]
+    [ "$(cat "$T/w.ckpt")" = old ]
+    [ "$(cat "$T/w.ckpt.pending")" = new ]
+}
+
+@test "sp-redis-sink: barriers without --checkpoint are ignored, with one warning" {
+    gen_results 1 4 >"$T/r.ndjson"
+    { head -n 2 "$T/r.ndjson"; echo '{"_checkpoint":{}}'; tail -n 2 "$T/r.ndjson"; echo '{"_checkpoint":{}}'; } >"$T/in"
+    echo new >"$T/w.ckpt.pending"
+    run sp-redis-sink --url "$REDIS_URL" --dlq "$T/dlq" "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'no --checkpoint' <<<"$output")" -eq 1 ]
+    [ -e "$T/w.ckpt.pending" ]
+    [ ! -s "$T/dlq" ]
+    python3 "$TESTS_DIR/helpers/redis_layout.py" check "$REDIS_PORT" "$T/r.ndjson"
+}
+
 @test "sp-redis-sink: --give-up-after ends with 69 when Redis stays away" {
     gen_results 1 3 >"$T/r.ndjson"
     port=$(free_port)

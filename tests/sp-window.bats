@@ -500,3 +500,53 @@ EOF
     [ "$status" -eq 0 ]
     [ ! -s "$W/err" ]
 }
+
+@test "--barriers: checkpoints go to PATH.pending with a barrier line after them, one in flight at a time" {
+    run sp-window --barriers
+    [ "$status" -eq 64 ]
+    echo stale >"$W/w.ckpt.pending"
+    mkfifo "$W/in"
+    sp-window --max-delay 1s --checkpoint "$W/w.ckpt" --barriers --checkpoint-interval 100ms \
+        <"$W/in" >"$W/out" 2>"$W/err" &
+    pid=$!
+    exec 4>"$W/in"
+    # the pending file a dead run left was never completed: gone at start
+    for _ in $(seq 50); do [ ! -e "$W/w.ckpt.pending" ] && break; sleep 0.05; done
+    ev 1 2026-01-01T00:00:10Z >&4
+    ev 1 2026-01-01T00:01:30Z >&4
+    for _ in $(seq 100); do grep -q '"_checkpoint"' "$W/out" && break; sleep 0.05; done
+    # the window of 00:00 was closed by the watermark: its result comes before
+    # the barrier, and the checkpoint that follows it counts both events
+    first=$(grep -n '"_checkpoint"' "$W/out" | head -n 1 | cut -d: -f1)
+    head -n "$first" "$W/out" | grep -q '"windowStart":"2026-01-01T00:00:00Z"'
+    [ "$(jq -c 'select(._checkpoint) | ._checkpoint | keys' "$W/out" | head -n 1)" = '["written_at"]' ]
+    [ "$(jq .records "$W/w.ckpt.pending")" -eq 2 ]
+    [ ! -e "$W/w.ckpt" ]   # not sp-window's to complete
+    # nobody completes it: no second checkpoint for a second's worth of intervals
+    sleep 1
+    ev 1 2026-01-01T00:03:00Z >&4
+    sleep 0.5
+    [ "$(grep -c '"_checkpoint"' "$W/out")" -eq 1 ]
+    [ "$(jq .records "$W/w.ckpt.pending")" -eq 2 ]
+    # completed (as sp-redis-sink would): the next interval writes the next one
+    mv "$W/w.ckpt.pending" "$W/w.ckpt"
+    for _ in $(seq 100); do [ -e "$W/w.ckpt.pending" ] && break; sleep 0.05; done
+    [ "$(jq .records "$W/w.ckpt.pending")" -eq 3 ]
+    [ "$(grep -c '"_checkpoint"' "$W/out")" -eq 2 ]
+    exec 4>&-
+    wait "$pid"
+}
+
+@test "--barriers with sp-redis-sink --checkpoint: the run's checkpoints completed, the last one counting every line" {
+    load helpers/redis
+    redis_start
+    replay "$SP_EXAMPLES/streampulse_sample_trips.csv" "$W/events"
+    sp-window --max-delay "$FAR" --checkpoint "$W/w.ckpt" --barriers --checkpoint-interval 10ms \
+        "$W/events" 2>"$W/err" |
+        sp-redis-sink --url "$REDIS_URL" --checkpoint "$W/w.ckpt" --metrics-file "$W/m.prom"
+    redis_stop
+    [ ! -e "$W/w.ckpt.pending" ]
+    [ "$(jq .records "$W/w.ckpt")" -eq "$(count_lines "$W/events")" ]
+    completed=$(sed -n 's/^sp_checkpoints_completed_total{tool="sp-redis-sink"} //p' "$W/m.prom")
+    [ "$completed" -ge 1 ]
+}

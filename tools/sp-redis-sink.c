@@ -1,7 +1,9 @@
 /* sp-redis-sink: window results (NDJSON) into Redis, in MULTI/EXEC batches,
  * with the indexes sp-serve reads (SPEC section 7). While Redis is away it
  * retries the same batch and stops reading, so the pipe fills, upstream
- * waits, and nothing is lost. */
+ * waits, and nothing is lost. With --checkpoint it completes the checkpoints
+ * of sp-window --barriers: a barrier line moves the pending checkpoint into
+ * place once Redis has every result before it (checkpoint.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "diag.h"
 #include "dlq.h"
@@ -37,12 +40,13 @@ struct config {
     const char *dlq_path;
     const char *metrics_path;
     const char *input_path;
-    int64_t give_up_ms; /* 0: retry for ever */
-    unsigned long retry_limit; /* 0: no limit */
+    const char *checkpoint_path; /* completed on barrier lines; NULL: ignore them */
+    int64_t give_up_ms;          /* 0: retry for ever */
+    unsigned long retry_limit;   /* 0: no limit */
 };
 
 struct counters {
-    uint64_t *in, *out, *redis_errors, *retries, *batches;
+    uint64_t *in, *out, *redis_errors, *retries, *batches, *checkpoints;
     uint64_t *dlq[DLQ_ERROR_COUNT];
 };
 
@@ -58,6 +62,7 @@ struct sink {
     metrics *metrics;
     struct counters n;
     int64_t first_pending_ms; /* when the oldest result of the batch arrived */
+    bool barrier_ignored;     /* warned of a barrier without --checkpoint */
 };
 
 static void usage(FILE *f)
@@ -74,6 +79,8 @@ static void usage(FILE *f)
             "                         tripCount and avgFare)\n"
             "  -b, --batch N          at most N results per MULTI/EXEC (default %d)\n"
             "      --dlq PATH         append dead-letter records to PATH (default stderr)\n"
+            "      --checkpoint PATH  complete sp-window's checkpoints at PATH: on each\n"
+            "                         barrier, once Redis has every result before it\n"
             "      --give-up-after D  exit 69 when Redis stays away for D (default never)\n"
             "      --retry-limit N    exit 69 after N failed retries of a batch\n"
             "      --metrics-file PATH  Prometheus textfile, rewritten every few seconds\n"
@@ -83,7 +90,7 @@ static void usage(FILE *f)
             DEFAULT_BATCH);
 }
 
-enum { OPT_DLQ = 256, OPT_GIVE_UP, OPT_RETRY_LIMIT };
+enum { OPT_DLQ = 256, OPT_CHECKPOINT, OPT_GIVE_UP, OPT_RETRY_LIMIT };
 
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
@@ -94,6 +101,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         {"rank", required_argument, NULL, 'r'},
         {"batch", required_argument, NULL, 'b'},
         {"dlq", required_argument, NULL, OPT_DLQ},
+        {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
         {"give-up-after", required_argument, NULL, OPT_GIVE_UP},
         {"retry-limit", required_argument, NULL, OPT_RETRY_LIMIT},
         CLI_COMMON_OPTIONS,
@@ -126,8 +134,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
             if (optarg[0] == '\0' || strlen(optarg) >= WINDOW_RESULT_NAME_MAX ||
                 strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
                     strlen(optarg))
-                diag_fatal(EX_USAGE, "bad --rank '%s' (a metric name: letters, digits, _)",
-                           optarg);
+                diag_fatal(EX_USAGE, "bad --rank '%s' (a metric name: letters, digits, _)", optarg);
             cfg->ranks[cfg->n_ranks++] = optarg;
             break;
         case 'b':
@@ -138,6 +145,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
             break;
         case OPT_DLQ:
             cfg->dlq_path = optarg;
+            break;
+        case OPT_CHECKPOINT:
+            cfg->checkpoint_path = optarg;
             break;
         case OPT_GIVE_UP:
             if (duration_parse(optarg, &cfg->give_up_ms) != 0)
@@ -150,8 +160,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
                 diag_fatal(EX_USAGE, "bad --retry-limit '%s'", optarg);
             break;
         default:
-            if (cli_common_option(c, optarg, usage, &cfg->metrics_path))
-                break;
+            if (cli_common_option(c, optarg, usage, &cfg->metrics_path)) break;
             usage(stderr);
             exit(EX_USAGE);
         }
@@ -172,10 +181,13 @@ static void register_counters(struct sink *s)
     metrics *m = s->metrics;
     s->n.in = metrics_counter(m, "sp_events_in_total", NULL, "Input lines read.");
     s->n.out = metrics_counter(m, "sp_events_out_total", NULL, "Window results written to Redis.");
-    s->n.redis_errors = metrics_counter(m, "sp_redis_errors_total", NULL,
-                                        "Failed Redis connections or batches.");
+    s->n.redis_errors =
+        metrics_counter(m, "sp_redis_errors_total", NULL, "Failed Redis connections or batches.");
     s->n.retries = metrics_counter(m, "sp_redis_retries_total", NULL, "Batches sent again.");
-    s->n.batches = metrics_counter(m, "sp_redis_batches_total", NULL, "MULTI/EXEC batches written.");
+    s->n.batches =
+        metrics_counter(m, "sp_redis_batches_total", NULL, "MULTI/EXEC batches written.");
+    s->n.checkpoints = metrics_counter(m, "sp_checkpoints_completed_total", NULL,
+                                       "Checkpoints of sp-window completed on their barrier.");
     for (int e = 0; e < DLQ_ERROR_COUNT; e++) {
         char labels[64];
         snprintf(labels, sizeof labels, "error_type=\"%s\"", dlq_error_name(e));
@@ -210,8 +222,8 @@ static void take_line(struct sink *s, const char *line, size_t len, uint64_t lin
     char err[256];
     if (result_reader_parse(line, len, &r, err, sizeof err) != 0) {
         json_t *doc = json_loadb(line, len, JSON_DECODE_ANY, NULL);
-        dead_letter(s, doc ? DLQ_SCHEMA_VIOLATION : DLQ_JSON_PARSE_ERROR,
-                    doc ? err : "not JSON", NULL, line, len, line_no);
+        dead_letter(s, doc ? DLQ_SCHEMA_VIOLATION : DLQ_JSON_PARSE_ERROR, doc ? err : "not JSON",
+                    NULL, line, len, line_no);
         json_decref(doc);
         return;
     }
@@ -219,8 +231,7 @@ static void take_line(struct sink *s, const char *line, size_t len, uint64_t lin
         dead_letter(s, DLQ_SCHEMA_VIOLATION, err, r.key_name, line, len, line_no);
         return;
     }
-    if (redis_batch_count(s->batch) == 1)
-        s->first_pending_ms = monotonic_ms();
+    if (redis_batch_count(s->batch) == 1) s->first_pending_ms = monotonic_ms();
 }
 
 /* Sleep ms, waking early when a signal clears sp_running. */
@@ -272,8 +283,7 @@ static int write_with_retry(struct sink *s, redis_batch *b, const char *first_er
         pause_ms(redis_backoff_ms(attempt));
         ++*s->n.retries;
         s->redis = redis_store_connect(&s->cfg->target, REDIS_TIMEOUT_MS, err, sizeof err);
-        if (s->redis && redis_batch_exec(s->redis, b, err, sizeof err) == 0)
-            break;
+        if (s->redis && redis_batch_exec(s->redis, b, err, sizeof err) == 0) break;
     }
     diag_warn("Redis at %s is back after %.1f s; nothing lost", where,
               (double)(monotonic_ms() - outage_start) / 1000);
@@ -284,8 +294,7 @@ static int write_with_retry(struct sink *s, redis_batch *b, const char *first_er
 /* Wait for the batch in flight, if any. Returns 0, or -1 when giving up. */
 static int wait_inflight(struct sink *s)
 {
-    if (s->inflight_replies == 0)
-        return 0;
+    if (s->inflight_replies == 0) return 0;
     char err[512];
     size_t n = s->inflight_replies;
     s->inflight_replies = 0;
@@ -300,10 +309,8 @@ static int wait_inflight(struct sink *s)
  * it the one in flight. Returns 0, or -1 when giving up on Redis. */
 static int send_batch(struct sink *s)
 {
-    if (redis_batch_count(s->batch) == 0)
-        return 0;
-    if (wait_inflight(s) != 0)
-        return -1;
+    if (redis_batch_count(s->batch) == 0) return 0;
+    if (wait_inflight(s) != 0) return -1;
     redis_batch *b = s->batch;
     s->batch = s->inflight;
     s->inflight = b;
@@ -322,6 +329,27 @@ static int flush_all(struct sink *s)
     return send_batch(s) == 0 && wait_inflight(s) == 0 ? 0 : -1;
 }
 
+/* A barrier line: every result before it into Redis, acknowledged, then the
+ * pending checkpoint into place. Returns 0, or -1 when giving up on Redis
+ * (the checkpoint then stays pending, and a restart resumes before it). */
+static int complete_checkpoint(struct sink *s)
+{
+    const char *path = s->cfg->checkpoint_path;
+    if (path == NULL) {
+        if (!s->barrier_ignored)
+            diag_warn("checkpoint barriers in the input but no --checkpoint: sp-window's "
+                      "checkpoints are not completed");
+        s->barrier_ignored = true;
+        return 0;
+    }
+    if (flush_all(s) != 0) return -1;
+    if (checkpoint_complete(path) != 0)
+        diag_warn("cannot complete the checkpoint %s: %s", path, strerror(errno));
+    else
+        ++*s->n.checkpoints;
+    return 0;
+}
+
 /* Read, batch and write until the input ends or a signal arrives. Returns
  * the exit status. */
 static int run(struct sink *s, line_reader *reader)
@@ -338,6 +366,10 @@ static int run(struct sink *s, line_reader *reader)
         uint64_t line_no = line_reader_line_number(reader);
         switch (st) {
         case LINE_OK:
+            if (checkpoint_is_barrier(line, len)) {
+                if (complete_checkpoint(s) != 0) return EX_UNAVAILABLE;
+                continue;
+            }
             ++*s->n.in;
             take_line(s, line, len, line_no);
             break;
@@ -360,11 +392,10 @@ static int run(struct sink *s, line_reader *reader)
          * one that has waited its 100 ms, or met an idle input, goes out and
          * is waited for, so nothing sits unacknowledged while idle. */
         if (redis_batch_count(s->batch) >= s->cfg->batch) {
-            if (send_batch(s) != 0)
-                return EX_UNAVAILABLE;
-        } else if ((st == LINE_IDLE || (redis_batch_count(s->batch) > 0 &&
-                                        monotonic_ms() - s->first_pending_ms >=
-                                            OUT_MAX_DELAY_MS)) &&
+            if (send_batch(s) != 0) return EX_UNAVAILABLE;
+        } else if ((st == LINE_IDLE ||
+                    (redis_batch_count(s->batch) > 0 &&
+                     monotonic_ms() - s->first_pending_ms >= OUT_MAX_DELAY_MS)) &&
                    flush_all(s) != 0) {
             return EX_UNAVAILABLE;
         }
@@ -406,11 +437,8 @@ int main(int argc, char **argv)
     metrics_free(s.metrics);
     redis_batch_free(s.batch);
     redis_batch_free(s.inflight);
-    if (s.redis)
-        redisFree(s.redis);
-    if (cfg.dlq_path)
-        close(dlq_fd);
-    if (in_fd != 0)
-        close(in_fd);
+    if (s.redis) redisFree(s.redis);
+    if (cfg.dlq_path) close(dlq_fd);
+    if (in_fd != 0) close(in_fd);
     return status;
 }

@@ -39,6 +39,8 @@ static void usage(FILE *f)
                "      --dlq PATH              other dead-letter records here (default: stderr)\n"
                "      --checkpoint PATH       restore from and save state to PATH\n"
                "      --checkpoint-interval D save the checkpoint every D (30s)\n"
+               "      --barriers              let the sink complete each checkpoint\n"
+               "                              (sp-redis-sink --checkpoint PATH)\n"
                "      --metrics-file PATH     Prometheus textfile metrics\n"
                "  -q, --quiet                 no diagnostics\n"
                "  -h, --help                  this help\n"
@@ -56,6 +58,7 @@ enum {
     OPT_LATE,
     OPT_DLQ,
     OPT_CHECKPOINT,
+    OPT_BARRIERS,
     OPT_CHECKPOINT_INTERVAL
 };
 
@@ -84,6 +87,7 @@ static void parse_options(int argc, char **argv, struct window_run_options *o)
         {"dlq", required_argument, NULL, OPT_DLQ},
         {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
         {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
+        {"barriers", no_argument, NULL, OPT_BARRIERS},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -145,13 +149,17 @@ static void parse_options(int argc, char **argv, struct window_run_options *o)
         case OPT_CHECKPOINT_INTERVAL:
             o->checkpoint_interval_ms = duration_option("checkpoint-interval", optarg);
             break;
+        case OPT_BARRIERS:
+            o->barriers = true;
+            break;
         default:
-            if (cli_common_option(c, optarg, usage, &o->metrics_path))
-                break;
+            if (cli_common_option(c, optarg, usage, &o->metrics_path)) break;
             usage(stderr);
             exit(EX_USAGE);
         }
     }
+    if (o->barriers && o->checkpoint_path == NULL)
+        diag_fatal(EX_USAGE, "--barriers needs --checkpoint");
     if (o->spec.n_metrics == 0) agg_spec_default(&o->spec);
     cfg->slide_ms = slide ? slide : cfg->size_ms;
     cfg->track_changes = o->emit_every_ms > 0;

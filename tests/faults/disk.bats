@@ -109,6 +109,9 @@ same_results() {
     kill -0 "$WINDOW_PID"
     rm "$DISK/filler"
     wait_for "[ \"\$(records '$ckpt')\" -gt $before ]"
+    # said once, however many intervals failed, and once when it recovered
+    [ "$(grep -c 'No space left on device' "$T/window.err")" -eq 1 ]
+    grep -q "window.ckpt: checkpoints are written again" "$T/window.err"
     echo "# held at $before records while full, then $(records "$ckpt")" >&3
     window_wait
     # the end-of-input checkpoint made it too

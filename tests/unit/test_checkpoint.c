@@ -1,6 +1,8 @@
 /* test_checkpoint: atomic write, read back, validation, side-output sizes. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -211,8 +213,8 @@ TEST(rewind_leaves_a_pipe_alone)
 
 TEST(format_ok_checks_format_and_version_only)
 {
-    json_t *head = json_pack("{s:s,s:i}", "format", CHECKPOINT_FORMAT, "version",
-                             CHECKPOINT_VERSION);
+    json_t *head =
+        json_pack("{s:s,s:i}", "format", CHECKPOINT_FORMAT, "version", CHECKPOINT_VERSION);
     char err[256];
     CHECK_INT(checkpoint_format_ok(head, err, sizeof err), 0);
     json_object_set_new(head, "version", json_integer(CHECKPOINT_VERSION + 1));
@@ -228,6 +230,43 @@ TEST(write_into_missing_directory_fails_cleanly)
     json_decref(doc);
 }
 
+TEST(barrier_line_is_recognised_and_only_it)
+{
+    strbuf sb = STRBUF_INIT;
+    checkpoint_barrier_format(&sb, 1767225600000);
+    CHECK(sb.len > 0 && sb.data[sb.len - 1] == '\n');
+    CHECK(checkpoint_is_barrier(sb.data, sb.len - 1));
+    json_t *doc = json_loadb(sb.data, sb.len, 0, NULL); /* one JSON object */
+    CHECK(doc != NULL && json_is_object(json_object_get(doc, "_checkpoint")));
+    CHECK(!strcmp(
+        json_string_value(json_object_get(json_object_get(doc, "_checkpoint"), "written_at")),
+        "2026-01-01T00:00:00.000Z"));
+    json_decref(doc);
+    const char *result = "{\"regionId\":1,\"_checkpoint\":1}";
+    CHECK(!checkpoint_is_barrier(result, strlen(result)));
+    CHECK(!checkpoint_is_barrier("{\"_check", 8));
+    sb_free(&sb);
+}
+
+TEST(complete_moves_the_pending_checkpoint_into_place)
+{
+    char *path = strdup(path_in_dir("barrier.ckpt"));
+    char *pending = checkpoint_pending_path(path);
+    CHECK(strlen(pending) == strlen(path) + strlen(".pending"));
+    errno = 0;
+    CHECK(checkpoint_complete(path) == -1 && errno == ENOENT); /* nothing pending */
+    CHECK(checkpoint_write_text(path, "old\n", 4) == 0);
+    CHECK(checkpoint_write_text(pending, "new\n", 4) == 0);
+    CHECK(checkpoint_complete(path) == 0);
+    CHECK(access(pending, F_OK) != 0);
+    char got[8] = {0};
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0 && read(fd, got, sizeof got) == 4 && !strcmp(got, "new\n"));
+    close(fd);
+    free(pending);
+    free(path);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL) return 2;
@@ -241,6 +280,8 @@ int main(void)
     RUN(rewind_leaves_a_pipe_alone);
     RUN(format_ok_checks_format_and_version_only);
     RUN(write_into_missing_directory_fails_cleanly);
+    RUN(barrier_line_is_recognised_and_only_it);
+    RUN(complete_moves_the_pending_checkpoint_into_place);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 2;
