@@ -271,14 +271,19 @@ uint64_t out_delivered(const out_buf *o)
     return o->written - unread_in_pipe(o);
 }
 
+bool out_reader_gone(const out_buf *o)
+{
+    /* The write end of a pipe polls POLLERR once no reader is left. */
+    struct pollfd pfd = {.fd = o->fd, .events = 0};
+    return o->is_pipe && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR);
+}
+
 int out_drain(out_buf *o, int timeout_ms)
 {
     if (out_flush(o) < 0) return -1;
     int64_t deadline = monotonic_ms() + timeout_ms;
     while (unread_in_pipe(o) > 0) {
-        /* The write end of a pipe polls POLLERR once no reader is left. */
-        struct pollfd pfd = {.fd = o->fd, .events = 0};
-        if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) {
+        if (out_reader_gone(o)) {
             errno = EPIPE;
             return -1;
         }

@@ -14,6 +14,7 @@
 #ifndef SP_LINE_IO_H
 #define SP_LINE_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,10 @@ size_t out_pending(const out_buf *o);
  * pipe succeeds long before anyone reads it, so this, not a successful
  * write, says a record is downstream. */
 uint64_t out_delivered(const out_buf *o);
+
+/* Whether o writes to a pipe that no one reads any more (a write would fail
+ * with EPIPE). Always false for anything but a pipe. */
+bool out_reader_gone(const out_buf *o);
 
 /* Flush, then wait up to timeout_ms for the pipe's reader to take
  * everything (or to go away). Returns 0 when all is delivered, -1 when not

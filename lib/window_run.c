@@ -225,11 +225,13 @@ static void save_checkpoint(window_run *run)
 }
 
 /* --barriers, at the end: give the sink a moment to complete the checkpoint
- * in flight, so the final one can be saved. */
+ * in flight, so the final one can be saved; not when it is gone (stopped by
+ * the same SIGTERM, say). */
 static void wait_for_barrier(window_run *run)
 {
     int64_t deadline = monotonic_ms() + BARRIER_WAIT_MS;
-    while (!run->downstream_gone && barrier_in_flight(run) && monotonic_ms() < deadline) {
+    while (!run->downstream_gone && !out_reader_gone(run->out) && barrier_in_flight(run) &&
+           monotonic_ms() < deadline) {
         struct timespec pause = {.tv_nsec = 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }

@@ -151,8 +151,10 @@ TEST(delivered_counts_only_what_the_pipe_reader_took)
     CHECK(out_drain(o, 20) == 0);
     CHECK_INT(out_delivered(o), 7);
     /* the reader goes away with a record unread: never delivered */
+    CHECK(!out_reader_gone(o));
     CHECK(out_write(o, "gh\n", 3) == 0);
     close(p[0]);
+    CHECK(out_reader_gone(o));
     errno = 0;
     CHECK(out_drain(o, 1000) < 0 && errno == EPIPE);
     CHECK_INT(out_delivered(o), 7);
