@@ -43,7 +43,7 @@ void dlq_format(strbuf *sb, const struct dlq_record *rec)
 
     if (rec->source.kafka_topic) {
         sb_puts(sb, ",\"source\":{\"topic\":");
-        ndjson_append_string(sb, rec->source.kafka_topic, strlen(rec->source.kafka_topic));
+        ndjson_append_string(sb, rec->source.kafka_topic, rec->source.kafka_topic_len);
         sb_puts(sb, ",\"partition\":");
         sb_put_i64(sb, rec->source.kafka_partition);
         sb_puts(sb, ",\"offset\":");

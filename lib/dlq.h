@@ -33,10 +33,12 @@ enum dlq_error {
 const char *dlq_error_name(enum dlq_error e);
 
 /* Where the bad record came from: a line of a file or pipe, or, when
- * kafka_topic is not NULL, a Kafka message. */
+ * kafka_topic is not NULL, a Kafka message. The topic is kafka_topic_len
+ * bytes, not NUL-terminated (it usually points into the input line). */
 struct dlq_source {
     uint64_t line;
     const char *kafka_topic;
+    size_t kafka_topic_len;
     int32_t kafka_partition;
     int64_t kafka_offset;
 };

@@ -166,11 +166,13 @@ static void kafka_source(validator *v, struct dlq_source *src)
         return;
     int64_t p = ev_integer(partition);
     if (p < 0 || p > INT32_MAX) return;
+    /* a copy: scratch is reused by the checks that follow */
     size_t n;
     const char *name = ev_string(topic, &v->scratch, &n);
     sb_reset(&v->topic_text);
     sb_append(&v->topic_text, name, n);
     src->kafka_topic = v->topic_text.data;
+    src->kafka_topic_len = v->topic_text.len;
     src->kafka_partition = (int32_t)p;
     src->kafka_offset = ev_integer(offset);
 }

@@ -82,6 +82,7 @@ static void emit_dead_letter(window_run *run, out_buf *o, struct dlq_record *rec
     rec->source.line = line_number;
     if (wl->has_source) {
         rec->source.kafka_topic = wl->source.topic;
+        rec->source.kafka_topic_len = wl->source.topic_len;
         rec->source.kafka_partition = wl->source.partition;
         rec->source.kafka_offset = wl->source.offset;
     }

@@ -550,3 +550,13 @@ EOF
     completed=$(sed -n 's/^sp_checkpoints_completed_total{tool="sp-redis-sink"} //p' "$W/m.prom")
     [ "$completed" -ge 1 ]
 }
+
+@test "Kafka input: a late event's DLQ record names its topic, partition and offset, nothing more" {
+    {
+        echo '{"_kafka":{"topic":"events","partition":0,"offset":0},"trip_id":"a","region_id":1,"event_time":"2025-08-31T08:10:00Z","fare":1,"duration":60,"distance":1}'
+        echo '{"_kafka":{"topic":"ev\u0065nts","partition":0,"offset":1},"trip_id":"b","region_id":1,"event_time":"2025-08-31T08:00:00Z","fare":1,"duration":60,"distance":1}'
+        echo '{"_kafka":{"topic":"events","partition":0,"offset":2},"trip_id":"c","region_id":1,"event_time":"2025-08-31T07:00:00Z","fare":1,"duration":60,"distance":1}'
+    } >"$W/in"
+    sp-window -q --max-delay 1m --late "$W/late" <"$W/in" >/dev/null
+    [ "$(jq -c .source "$W/late")" = "$(printf '%s\n' '{"topic":"events","partition":0,"offset":1}' '{"topic":"events","partition":0,"offset":2}')" ]
+}

@@ -46,7 +46,9 @@ TEST(kafka_source_and_extra_members)
     struct dlq_record rec = {.error = DLQ_LATE_EVENT,
                              .reason = "late",
                              .component = "sp-window",
-                             .source = {.kafka_topic = "events", .kafka_partition = 2,
+                             .source = {.kafka_topic = "events!",
+                                        .kafka_topic_len = 6, /* not NUL-terminated */
+                                        .kafka_partition = 2,
                                         .kafka_offset = 1234},
                              .original = "{}",
                              .original_len = 2,
