@@ -229,7 +229,11 @@ static int write_all(out_buf *o, const char *p, size_t n)
 
 int out_flush(out_buf *o)
 {
-    if (o->len == 0) return 0;
+    if (o->len == 0) {
+        if (!out_reader_gone(o)) return 0;
+        errno = EPIPE;
+        return -1;
+    }
     int rc = write_all(o, o->buf, o->len);
     o->len = 0;
     return rc;
@@ -258,6 +262,13 @@ size_t out_pending(const out_buf *o)
     return o->len;
 }
 
+bool out_reader_gone(const out_buf *o)
+{
+    /* The write end of a pipe polls POLLERR once no reader is left. */
+    struct pollfd pfd = {.fd = o->fd, .events = 0};
+    return o->is_pipe && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR);
+}
+
 /* Bytes written but not yet read from o's pipe; 0 for anything else. */
 static uint64_t unread_in_pipe(const out_buf *o)
 {
@@ -269,13 +280,6 @@ static uint64_t unread_in_pipe(const out_buf *o)
 uint64_t out_delivered(const out_buf *o)
 {
     return o->written - unread_in_pipe(o);
-}
-
-bool out_reader_gone(const out_buf *o)
-{
-    /* The write end of a pipe polls POLLERR once no reader is left. */
-    struct pollfd pfd = {.fd = o->fd, .events = 0};
-    return o->is_pipe && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR);
 }
 
 int out_drain(out_buf *o, int timeout_ms)

@@ -58,7 +58,10 @@ int out_close(out_buf *o);
  * reader went away: end quietly). */
 int out_write(out_buf *o, const void *p, size_t n);
 
-/* Write everything buffered. Returns 0, or -1 with errno. */
+/* Write everything buffered. Returns 0, or -1 with errno. With nothing
+ * buffered it still fails with EPIPE when o is a pipe whose reader has gone,
+ * so a program whose input is idle notices, on its idle flush, that the
+ * next program died, and ends (letting a supervisor restart the pipeline). */
 int out_flush(out_buf *o);
 
 /* Bytes waiting in the buffer. */

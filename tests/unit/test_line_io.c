@@ -162,6 +162,20 @@ TEST(delivered_counts_only_what_the_pipe_reader_took)
     close(p[1]);
 }
 
+TEST(idle_flush_notices_the_reader_is_gone)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int p[2];
+    CHECK(pipe(p) == 0);
+    out_buf *o = out_new(p[1]);
+    CHECK(out_flush(o) == 0); /* nothing to write, reader there */
+    close(p[0]);
+    errno = 0;
+    CHECK(out_flush(o) < 0 && errno == EPIPE);
+    out_close(o);
+    close(p[1]);
+}
+
 TEST(delivered_to_a_file_is_everything_written)
 {
     FILE *f = tmpfile();
@@ -183,6 +197,7 @@ int main(void)
     RUN(output_is_buffered_until_flush);
     RUN(closed_reader_gives_epipe);
     RUN(delivered_counts_only_what_the_pipe_reader_took);
+    RUN(idle_flush_notices_the_reader_is_gone);
     RUN(delivered_to_a_file_is_everything_written);
     RETURN_SUMMARY();
 }
