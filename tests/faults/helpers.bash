@@ -28,6 +28,38 @@
 #                             BASELINE_LATE (files) to compare others with
 # same_as_baseline STATE SNAPSHOT  no result missing or duplicated: the
 #                             snapshot and late events equal the baseline's
+#
+# The Kafka path (pipelines/process; needs ../helpers/kafka, a mock started
+# with -t events:4 -t events_dlq:1, and kcat):
+# kafka_produce_start STATE   fault_input into the topic events, keyed by
+#                             region, at FAULT_PRODUCE_RATE rows a second
+#                             (default 10,000: about 5 s), in the background
+#                             (PRODUCE_PID); sp-replay's DLQ in
+#                             STATE/ingest-dlq.ndjson
+# kafka_pipeline_start STATE  pipelines/process from partitions 0-3 of events
+#                             into REDIS_URL, in the background (PIPE_PID;
+#                             its stderr in STATE.log)
+# topic_end_offsets TOPIC     the end offset of each partition, by kcat, one
+#                             line "p0,p1,..."
+# checkpoint_offsets STATE    the next offsets of sp-window's (completed)
+#                             checkpoint, the same way
+# kafka_pipeline_finish STATE  wait for the producer (if any); then one sentinel event
+#                             per partition (region SENTINEL_REGION, an event
+#                             time past every window of the data and the
+#                             watermark delay); wait until the completed
+#                             checkpoint is at the end of every partition
+#                             (so Redis has every final result); SIGTERM the
+#                             pipeline and wait for it
+# without_region REGION SNAPSHOT  the snapshot without what region REGION
+#                             wrote (its keys, its members of the rank sets
+#                             and of regions)
+# dlq_topic_records           the records of the topic events_dlq (kcat),
+#                             without processed_at, sorted (with duplicates)
+# kafka_accounting STATE SNAPSHOT  fails unless input rows = tripCount + late
+#                             events + DLQ records (sp-replay's, the distinct
+#                             ones of events_dlq, sp-window's, the sink's),
+#                             every message produced once, and every result
+#                             final (the sentinel's region left out)
 
 fault_input() {
     printf '%s\n' "$SP_DATA/malformed_trips.csv" "$SP_EXAMPLES/streampulse_load_test_50k.csv" \
@@ -216,4 +248,129 @@ same_as_baseline() {
         diff "$BASELINE_LATE" "$state.late" | head -n 6 | cut -c 1-200 >&2
         return 1
     fi
+}
+
+# --- the Kafka path ---------------------------------------------------------
+
+SENTINEL_REGION=99
+# 13:00 of the data's last day: its last window ends at 11:47, and
+# sp-window's watermark stays 5 minutes behind the highest event time
+SENTINEL_TIME=2025-09-01T13:00:00Z
+
+kafka_produce_start() {
+    local state=$1
+    mkdir -p "$state"
+    # shellcheck disable=SC2046
+    (set -o pipefail
+     sp-replay -q --speed max --rate "${FAULT_PRODUCE_RATE:-10000}" \
+        --dlq "$state/ingest-dlq.ndjson" $(fault_input) |
+        sp-kcat-out -q -b "$KAFKA_BROKERS" -t events --key region_id) 3>&- &
+    PRODUCE_PID=$!
+}
+
+kafka_pipeline_start() {
+    local state=$1
+    mkdir -p "$state"
+    SP_KAFKA_BROKERS="$KAFKA_BROKERS" SP_PARTITIONS=0-3 \
+        SP_SCHEMA="$PROJECT_DIR/schemas/streampulse_v1.json" \
+        SP_WINDOW_ARGS="--emit-every 1s --checkpoint-interval 250ms" \
+        SP_REDIS_URL="$REDIS_URL" SP_STATE="$state" SP_RESTART_MAX_DELAY=1 \
+        "$PROJECT_DIR/pipelines/process" 2>"$state.log" 3>&- &
+    PIPE_PID=$!
+}
+
+topic_end_offsets() {
+    kcat -Q -b "$KAFKA_BROKERS" -t "$1:0:-1" -t "$1:1:-1" -t "$1:2:-1" -t "$1:3:-1" |
+        awk '{ sub(/^\[/, "", $2); sub(/\]$/, "", $2); end[$2] = $4 }
+             END { print end[0] "," end[1] "," end[2] "," end[3] }'
+}
+
+checkpoint_offsets() {
+    jq -r '[.partitions | sort_by(.partition)[] | .next_offset] | join(",")' \
+        "$1/window.ckpt" 2>/dev/null
+}
+
+kafka_pipeline_finish() {
+    local state=$1 p ends
+    if [ -n "${PRODUCE_PID:-}" ]; then
+        wait "$PRODUCE_PID" || { echo "the producer failed" >&2; return 1; }
+        PRODUCE_PID=
+    fi
+    for p in 0 1 2 3; do
+        printf '{"trip_id":"sentinel%s","region_id":%s,"event_time":"%s","fare":10,"duration":600,"distance":1.0}\n' \
+            "$p" "$SENTINEL_REGION" "$SENTINEL_TIME" |
+            sp-kcat-out -q -b "$KAFKA_BROKERS" -t events -p "$p"
+    done
+    ends=$(topic_end_offsets events)
+    # A partition's last records that sp-validate sent to the DLQ never
+    # reach sp-window, so the checkpoint reaches a partition's end only
+    # with a valid record last: the sentinel.
+    for _ in $(seq 600); do
+        [ "$(checkpoint_offsets "$state")" = "$ends" ] && break
+        sleep 0.1
+    done
+    if [ "$(checkpoint_offsets "$state")" != "$ends" ]; then
+        echo "the checkpoint is at $(checkpoint_offsets "$state") after 60 s, the topic ends at $ends" >&2
+        return 1
+    fi
+    kill -TERM "$PIPE_PID"
+    pipeline_wait 60
+    if grep -E 'Sanitizer|runtime error' "$state.log" >&2; then
+        echo "a sanitizer complained" >&2
+        return 1
+    fi
+}
+
+without_region() {
+    awk -v r="$1" '
+        $1 ~ "^region:" r ":" { next }
+        $1 == "regions" && $2 == "set" {
+            out = $1 " " $2
+            for (i = 3; i <= NF; i++) if ($i != r) out = out " " $i
+            print out; next
+        }
+        $1 ~ /^window:[0-9]+:rank:/ && $2 == "zset" {
+            out = ""
+            for (i = 3; i < NF; i += 2) if ($i != r) out = out " " $i " " $(i + 1)
+            if (out != "") print $1 " " $2 out
+            next
+        }
+        { print }' "$2"
+}
+
+dlq_topic_records() {
+    kcat -C -b "$KAFKA_BROKERS" -t events_dlq -e -q -f '%s\n' | jq -c 'del(.processed_at)' | sort
+}
+
+kafka_accounting() {
+    local state=$1 snapshot=$2 rows messages ingest_dlq dlq distinct sources other late counted \
+        provisional
+    # shellcheck disable=SC2046
+    rows=$(input_rows $(fault_input))
+    ingest_dlq=$(count_lines "$state/ingest-dlq.ndjson")
+    messages=$(topic_end_offsets events | tr ',' '+')
+    messages=$((messages - 4))
+    dlq_topic_records >"$state.dlq"
+    dlq=$(count_lines "$state.dlq")
+    distinct=$(sort -u "$state.dlq" | wc -l)
+    sources=$(jq -c '.source' "$state.dlq" | sort -u | wc -l)
+    other=$(cat "$state/window-dlq.ndjson" "$state/sink-dlq.ndjson" | wc -l)
+    late=$(count_lines "$state/late.ndjson")
+    counted=$(final_results "$snapshot" |
+        jq -s --argjson r "$SENTINEL_REGION" 'map(select(.final and .regionId != $r) | .tripCount) | add')
+    provisional=$(final_results "$snapshot" |
+        jq -s --argjson r "$SENTINEL_REGION" 'map(select((.final | not) and .regionId != $r)) | length')
+    echo "# rows=$rows produced=$messages+$ingest_dlq tripCount=$counted late=$late" \
+        "dlq=$ingest_dlq+$sources(+$((dlq - sources)) duplicates)+$other provisional=$provisional" >&3
+    [ "$rows" -eq $((messages + ingest_dlq)) ] ||
+        { echo "rows $rows != messages $messages + sp-replay's DLQ $ingest_dlq" >&2; return 1; }
+    [ "$distinct" -eq "$sources" ] ||
+        { echo "DLQ records of one source differ: $distinct records, $sources sources" >&2; return 1; }
+    [ "$rows" -eq $((counted + late + ingest_dlq + sources + other)) ] || {
+        echo "rows $rows != tripCount $counted + late $late + DLQ $ingest_dlq + $sources + $other" >&2
+        return 1
+    }
+    [ "$(jq -c '.source' "$state/late.ndjson" | sort -u | wc -l)" -eq "$late" ] ||
+        { echo "a late event is there twice" >&2; return 1; }
+    [ "$provisional" -eq 0 ] || { echo "$provisional results in Redis are not final" >&2; return 1; }
 }
