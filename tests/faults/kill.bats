@@ -95,10 +95,10 @@ PY
     kill_stage_twice sp-window
 }
 
-# sp-window checkpoints the results it has written to its pipe as out; the
-# ones sp-redis-sink has not committed yet (in the pipe, in the batch it
-# holds) die with it. pipelines/local therefore starts a pass over from the
-# beginning, without the checkpoint, when the sink is the stage that failed.
+# Results sp-redis-sink has not committed yet (in the pipe, in the batch it
+# holds) die with it. A checkpoint counts them only once the sink has
+# completed it after Redis acknowledged them (sp-window --barriers), so the
+# restart from the last completed checkpoint writes them again.
 @test "faults/kill: kill -9 sp-redis-sink twice mid-run" {
     kill_stage_twice sp-redis-sink
 }

@@ -186,10 +186,12 @@ kill_kafka_stage_twice() {
 # acknowledges it. With the brokers down, it holds every DLQ record
 # sp-validate writes meanwhile; killed then, they are gone: the pipeline
 # itself did not fail, so nothing reads their events again, and the
-# checkpoint moves past them with the valid events after them. (Remove the
-# skip to see it fail: rows 50046 != tripCount 50005 + late 5 + DLQ 8 + 0.)
+# checkpoint moves past them with the valid events after them. A known gap,
+# run with SP_FAULTS_KNOWN_BUGS=1 to see it fail: rows 50046 != tripCount
+# 50005 + late 5 + DLQ 8 + 0.
 @test "faults/kill_kafka: kill -9 the DLQ producer holding records while Kafka is down" {
-    skip "BUG: the DLQ records the producer held are lost (0 of 28 reach events_dlq); see README.md"
+    [ -n "${SP_FAULTS_KNOWN_BUGS:-}" ] ||
+        skip "known gap: the DLQ records the producer held are lost (0 of 28 reach events_dlq); see README.md"
     local validate producer
     kafka_pipeline_start "$S"
     # sp-validate stopped while the events come, so its DLQ records come
