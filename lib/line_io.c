@@ -25,6 +25,7 @@ struct line_reader {
     size_t scan;   /* bytes before this offset hold no '\n' of the current line */
     bool skipping; /* discarding the tail of an over-long line */
     bool eof;
+    bool follow; /* at the end of the file, wait for more */
     uint64_t line_number;
     uint64_t bytes;
 };
@@ -71,6 +72,33 @@ uint64_t line_reader_bytes(const line_reader *r)
     return r->bytes;
 }
 
+uint64_t line_reader_offset(const line_reader *r)
+{
+    return r->bytes - (r->end - r->start);
+}
+
+void line_reader_follow(line_reader *r)
+{
+    r->follow = true;
+}
+
+/* Following a file at its end: pause up to 50 ms before the next read.
+ * Returns LINE_OK to read again, else LINE_IDLE (deadline passed) or
+ * LINE_STOPPED. */
+static enum line_status wait_for_growth(int64_t deadline)
+{
+    if (!sp_running) return LINE_STOPPED;
+    int64_t pause_ms = 50;
+    if (deadline >= 0) {
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0) return LINE_IDLE;
+        if (left < pause_ms) pause_ms = left;
+    }
+    struct timespec pause = {.tv_nsec = pause_ms * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    return LINE_OK;
+}
+
 /* Wait until fd is readable or the deadline (monotonic ms, -1 for none)
  * passes. Returns LINE_OK when readable, else LINE_IDLE, LINE_STOPPED or
  * LINE_ERROR. */
@@ -111,6 +139,11 @@ static enum line_status fill(line_reader *r, int64_t deadline)
             r->end += (size_t)n;
             r->bytes += (uint64_t)n;
             return LINE_OK;
+        }
+        if (n == 0 && r->follow) {
+            enum line_status st = wait_for_growth(deadline);
+            if (st != LINE_OK) return st;
+            continue;
         }
         if (n == 0) {
             r->eof = true;
@@ -190,6 +223,7 @@ struct out_buf {
     char *buf;
     size_t len;
     int64_t oldest_ms; /* when the oldest buffered byte arrived */
+    out_buf *earlier;  /* written out before each write of this one */
     uint64_t written;  /* bytes write() accepted, in all */
 };
 
@@ -208,6 +242,7 @@ out_buf *out_new(int fd)
 /* Write all of p[0..n) to o's fd, waiting when it is non-blocking and full. */
 static int write_all(out_buf *o, const char *p, size_t n)
 {
+    if (o->earlier && o->earlier->len > 0 && out_flush(o->earlier) < 0) return -1;
     while (n > 0) {
         ssize_t w = write(o->fd, p, n);
         if (w > 0) {
@@ -260,6 +295,11 @@ int out_write(out_buf *o, const void *p, size_t n)
 size_t out_pending(const out_buf *o)
 {
     return o->len;
+}
+
+void out_order_after(out_buf *o, out_buf *earlier)
+{
+    o->earlier = earlier;
 }
 
 bool out_reader_gone(const out_buf *o)

@@ -46,6 +46,15 @@ uint64_t line_reader_line_number(const line_reader *r);
 /* Total bytes consumed from fd so far (for progress reports). */
 uint64_t line_reader_bytes(const line_reader *r);
 
+/* Bytes of input up to the end of the line last returned as LINE_OK, its
+ * newline included: where reading would resume after it. */
+uint64_t line_reader_offset(const line_reader *r);
+
+/* Follow a file as it grows (tail -f): at its end, look again every 50 ms
+ * instead of ending; LINE_IDLE when the timeout passes, never LINE_EOF. A
+ * last line without its '\n' is not returned until the '\n' is there. */
+void line_reader_follow(line_reader *r);
+
 typedef struct out_buf out_buf;
 
 /* Buffered output to fd (not closed by out_free). */
@@ -66,6 +75,12 @@ int out_flush(out_buf *o);
 
 /* Bytes waiting in the buffer. */
 size_t out_pending(const out_buf *o);
+
+/* From now on, whenever o writes, it first writes what earlier holds: the
+ * dead letters of a filter reach their file before the records read after
+ * them reach the next program, which may checkpoint past them. A write
+ * error of earlier is returned as o's. */
+void out_order_after(out_buf *o, out_buf *earlier);
 
 /* Bytes the reader has taken so far: everything written to fd, less what
  * still waits unread in the pipe when fd is a pipe or FIFO. A write into a

@@ -309,3 +309,47 @@ EOF
     [ "$status" -eq 0 ] || [ "$status" -eq 69 ]
     grep -q _kafka_assignment "$T/out"
 }
+
+@test "sp-kcat-out --follow --offset-file: ships a growing file; killed while the brokers are down, resends what was unacknowledged" {
+    printf '{"n":%d}\n' 1 2 3 >"$T/journal"
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --follow --offset-file "$T/off" "$T/journal" \
+        2>"$T/err" 3>&- &
+    producer=$!
+    for _ in $(seq 100); do [ "$(cat "$T/off" 2>/dev/null)" = "$(stat -c %s "$T/journal")" ] && break; sleep 0.05; done
+    # lines appended later go out too; a line without its newline waits
+    printf '{"n":4}\n{"n":' >>"$T/journal"
+    sleep 0.5
+    printf '5}\n' >>"$T/journal"
+    for _ in $(seq 100); do [ "$(cat "$T/off" 2>/dev/null)" = "$(stat -c %s "$T/journal")" ] && break; sleep 0.05; done
+    [ "$(cat "$T/off")" -eq "$(stat -c %s "$T/journal")" ]
+    # brokers down: what is appended now stays unacknowledged, the offset
+    # does not move past it, and a kill -9 loses nothing
+    acked=$(cat "$T/off")
+    kill -USR1 "$KAFKA_MOCK_PID"
+    printf '{"n":%d}\n' 6 7 8 >>"$T/journal"
+    sleep 1
+    [ "$(cat "$T/off")" -eq "$acked" ]
+    kill -9 "$producer"
+    wait "$producer" || true
+    kill -USR2 "$KAFKA_MOCK_PID"
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --follow --offset-file "$T/off" "$T/journal" \
+        2>>"$T/err" 3>&- &
+    producer=$!
+    for _ in $(seq 200); do [ "$(cat "$T/off")" = "$(stat -c %s "$T/journal")" ] && break; sleep 0.05; done
+    kill -TERM "$producer"
+    wait "$producer"
+    [ "$(cat "$T/off")" -eq "$(stat -c %s "$T/journal")" ]
+    # every line on the topic, each at least once, as kcat reads it
+    kcat_all events '%s\n' | sort -u >"$T/got"
+    sort -u "$T/journal" | diff - "$T/got"
+    # a restart at the end sends nothing more; an offset past the end is refused
+    before=$(kcat_all events '%s\n' | wc -l)
+    run timeout 5 "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --offset-file "$T/off" "$T/journal"
+    [ "$status" -eq 0 ]
+    [ "$(kcat_all events '%s\n' | wc -l)" -eq "$before" ]
+    echo 999999 >"$T/off"
+    run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --offset-file "$T/off" "$T/journal"
+    [ "$status" -eq 65 ]
+    run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --follow
+    [ "$status" -eq 64 ]
+}

@@ -3,7 +3,13 @@
  * An idempotent producer with acks=all, keyed by one field of each line
  * (--key region_id) so that a key always lands on the same partition. Every
  * message is accounted for: a delivery report with an error is printed and
- * turns the exit status into 69; nothing is dropped without a word. */
+ * turns the exit status into 69; nothing is dropped without a word.
+ *
+ * With --follow and --offset-file it ships a growing file (a journal, such
+ * as sp-validate's DLQ in pipelines/process) and saves how far every line
+ * is acknowledged, so a restart after kill -9 resends what was in flight
+ * instead of losing it (acked_offset.h). */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -14,6 +20,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "acked_offset.h"
+#include "checkpoint.h"
 #include "cli.h"
 #include "diag.h"
 #include "dlq.h"
@@ -29,6 +37,8 @@
 /* The input line travels with its message as the delivery opaque:
  * (file index << LINE_BITS) | line number. */
 #define LINE_BITS 48
+/* How often the acknowledged offset is saved while it moves. */
+#define OFFSET_SAVE_MS 200
 
 struct options {
     const char *topic;
@@ -37,6 +47,8 @@ struct options {
     const char *metrics_file;
     char **inputs; /* files to read, in order; none means stdin */
     int n_inputs;
+    bool follow;             /* wait for the one input file to grow */
+    const char *offset_file; /* resume from and save the acknowledged offset */
     rd_kafka_conf_t *conf;
 };
 
@@ -49,12 +61,17 @@ struct producer {
     uint64_t failures_reported;
     int input_index;
     strbuf key;
+    acked_offset *acked; /* with --offset-file */
+    uint64_t start_offset, last_line_end, saved_offset;
+    int64_t last_save_ms;
+    bool save_failing;
 };
 
 static void usage(FILE *out)
 {
     fputs("usage: sp-kcat-out [-q] -b BROKERS -t TOPIC [--key FIELD] [-p PARTITION]\n"
           "                   [-X PROP=VALUE]... [--metrics-file PATH] [FILE...]\n"
+          "       sp-kcat-out ... [--follow] --offset-file PATH FILE\n"
           "\n"
           "Produce each NDJSON line of the FILEs (or stdin; '-' is stdin) as one\n"
           "message to TOPIC: idempotent, acks=all, linger.ms=5, message.timeout.ms=60000.\n"
@@ -65,6 +82,10 @@ static void usage(FILE *out)
           "                          a line without it is sent with no key\n"
           "  -p, --partition N       send every message to partition N\n"
           "  -X PROP=VALUE           any librdkafka property (overrides the defaults)\n"
+          "      --follow            keep reading FILE as it grows (tail -f); ends on a\n"
+          "                          signal or the first message that cannot be delivered\n"
+          "      --offset-file PATH  start FILE at the byte offset saved in PATH (absent:\n"
+          "                          0) and save there how far every line is acknowledged\n"
           "      --metrics-file PATH Prometheus textfile: sp_events_in_total,\n"
           "                          sp_events_out_total, sp_kafka_delivery_errors_total\n"
           "  -q, --quiet             no diagnostics but the final failure count\n"
@@ -75,11 +96,13 @@ static void usage(FILE *out)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_KEY };
+    enum { OPT_KEY = 256, OPT_FOLLOW, OPT_OFFSET_FILE };
     static const struct option longopts[] = {
         {"brokers", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},
         {"key", required_argument, NULL, OPT_KEY},
+        {"follow", no_argument, NULL, OPT_FOLLOW},
+        {"offset-file", required_argument, NULL, OPT_OFFSET_FILE},
         {"partition", required_argument, NULL, 'p'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -103,6 +126,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case OPT_KEY:
             opt->key_field = optarg;
             break;
+        case OPT_FOLLOW:
+            opt->follow = true;
+            break;
+        case OPT_OFFSET_FILE:
+            opt->offset_file = optarg;
+            break;
         case 'p': {
             int32_t *parts = NULL;
             size_t n = 0;
@@ -117,8 +146,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
                 diag_fatal(EX_USAGE, "-X %s", why);
             break;
         default:
-            if (cli_common_option(c, optarg, usage, &opt->metrics_file))
-                break;
+            if (cli_common_option(c, optarg, usage, &opt->metrics_file)) break;
             usage(stderr);
             exit(EX_USAGE);
         }
@@ -130,6 +158,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
     }
     opt->inputs = argv + optind;
     opt->n_inputs = argc - optind;
+    if ((opt->follow || opt->offset_file) && (opt->n_inputs != 1 || !strcmp(opt->inputs[0], "-")))
+        diag_fatal(EX_USAGE, "--follow and --offset-file read exactly one FILE, not stdin");
     if (opt->n_inputs >= (1 << (64 - LINE_BITS)))
         diag_fatal(EX_USAGE, "at most %d input files", (1 << (64 - LINE_BITS)) - 1);
 }
@@ -144,13 +174,17 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 {
     struct producer *p = opaque;
     (void)rk;
+    uint64_t where = (uint64_t)(uintptr_t)msg->_private;
     if (!msg->err) {
         (*p->out_total)++;
+        if (p->acked) acked_offset_done(p->acked, where & ((UINT64_C(1) << LINE_BITS) - 1));
         return;
     }
     (*p->errors_total)++;
+    /* Following, a line that cannot go out holds the saved offset back:
+     * stop, so that a restart sends it again. */
+    if (p->opt->follow) sp_running = 0;
     if (p->failures_reported++ >= MAX_REPORTED_FAILURES) return;
-    uint64_t where = (uint64_t)(uintptr_t)msg->_private;
     diag_warn("%s: line %" PRIu64 ": not delivered to %s: %s%s",
               input_name(p->opt, (int)(where >> LINE_BITS)),
               (uint64_t)(where & ((UINT64_C(1) << LINE_BITS) - 1)), p->opt->topic,
@@ -212,10 +246,68 @@ static void produce_line(struct producer *p, const char *line, size_t len, uint6
     rd_kafka_poll(p->rk, 0);
 }
 
+/* --offset-file: the offset saved there, 0 when there is none yet. */
+static uint64_t saved_offset(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f && errno == ENOENT) return 0;
+    if (!f) diag_fatal(EX_NOINPUT, "%s: %m", path);
+    unsigned long long offset;
+    int got = fscanf(f, "%llu", &offset);
+    fclose(f);
+    if (got != 1) diag_fatal(EX_DATAERR, "%s: not a byte offset", path);
+    return offset;
+}
+
+/* Start fd at the saved offset; one past the end means the file is not the
+ * one the offset was saved for. */
+static void resume_input(struct producer *p, int fd)
+{
+    p->start_offset = p->last_line_end = p->saved_offset = saved_offset(p->opt->offset_file);
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (size < 0) diag_fatal(EX_NOINPUT, "%s: not a regular file (%m)", p->opt->inputs[0]);
+    if ((uint64_t)size < p->start_offset)
+        diag_fatal(EX_DATAERR, "%s: offset %" PRIu64 " in %s is past its end (%lld bytes)",
+                   p->opt->inputs[0], p->start_offset, p->opt->offset_file, (long long)size);
+    lseek(fd, (off_t)p->start_offset, SEEK_SET);
+    p->acked = acked_offset_new(p->start_offset);
+}
+
+/* Save the acknowledged offset when it moved (at most every
+ * OFFSET_SAVE_MS, unless now is set). A failure is said once. */
+static void save_offset(struct producer *p, bool now)
+{
+    if (!p->acked) return;
+    uint64_t offset = acked_offset_get(p->acked);
+    int64_t ms = monotonic_ms();
+    if (offset == p->saved_offset || (!now && ms - p->last_save_ms < OFFSET_SAVE_MS)) return;
+    char text[32];
+    int len = snprintf(text, sizeof text, "%" PRIu64 "\n", offset);
+    bool ok = checkpoint_write_text(p->opt->offset_file, text, (size_t)len) == 0;
+    if (!ok && !p->save_failing) diag_warn("%s: %m (retrying)", p->opt->offset_file);
+    p->save_failing = !ok;
+    p->last_save_ms = ms;
+    if (ok) p->saved_offset = offset;
+}
+
+/* With --offset-file, number the line just read as acked_offset does (the
+ * same numbers as line_reader's): a message waits for its delivery report;
+ * an empty line is done at once, and an over-long one too, at the offset
+ * before it (the rest of it was skipped: a restart reads it, and reports
+ * it, again). */
+static void track_line(struct producer *p, line_reader *r, enum line_status st, size_t len)
+{
+    if (!p->acked) return;
+    if (st == LINE_OK) p->last_line_end = p->start_offset + line_reader_offset(r);
+    uint64_t n = acked_offset_add(p->acked, p->last_line_end);
+    if (st != LINE_OK || len == 0) acked_offset_done(p->acked, n);
+}
+
 /* Produce every line of fd. Returns 0, or EX_IOERR after a read error. */
 static int produce_fd(struct producer *p, int fd)
 {
     line_reader *r = line_reader_new(fd);
+    if (p->opt->follow) line_reader_follow(r);
     int rc = 0;
     while (sp_running) {
         const char *line;
@@ -227,6 +319,7 @@ static int produce_fd(struct producer *p, int fd)
             rc = EX_IOERR;
             break;
         }
+        if (st == LINE_OK || st == LINE_TOO_LONG) track_line(p, r, st, len);
         if (st == LINE_OK && len > 0) {
             (*p->in_total)++;
             produce_line(p, line, len, line_reader_line_number(r));
@@ -236,6 +329,7 @@ static int produce_fd(struct producer *p, int fd)
         } else {
             rd_kafka_poll(p->rk, 0); /* idle: serve delivery reports */
         }
+        save_offset(p, false);
         metrics_tick(p->m);
     }
     line_reader_free(r);
@@ -289,6 +383,7 @@ int main(int argc, char **argv)
     if (!p.rkt)
         diag_fatal(EX_USAGE, "topic %s: %s", opt.topic, rd_kafka_err2str(rd_kafka_last_error()));
 
+    if (opt.offset_file) resume_input(&p, fds[0]);
     int rc = 0;
     for (p.input_index = 0; p.input_index < n_fds && sp_running && rc == 0; p.input_index++)
         rc = produce_fd(&p, fds[p.input_index]);
@@ -299,6 +394,7 @@ int main(int argc, char **argv)
         rd_kafka_flush(p.rk, 100);
         metrics_tick(p.m);
     }
+    save_offset(&p, true);
     metrics_write(p.m);
     uint64_t failed = *p.errors_total;
     uint64_t sent = *p.in_total - *p.too_long_total;
@@ -307,6 +403,7 @@ int main(int argc, char **argv)
     rd_kafka_destroy(p.rk);
     metrics_free(p.m);
     sb_free(&p.key);
+    acked_offset_free(p.acked);
     for (int i = 0; i < n_fds; i++)
         if (fds[i] != STDIN_FILENO) close(fds[i]);
     free(fds);

@@ -1,5 +1,6 @@
 /* Unit tests of lib/line_io over real pipes and files. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,48 @@ TEST(idle_flush_notices_the_reader_is_gone)
     close(p[1]);
 }
 
+TEST(follow_waits_for_a_growing_file_and_tells_offsets)
+{
+    char path[] = "/tmp/test_line_io.XXXXXX";
+    int writer = mkstemp(path);
+    CHECK(writer >= 0 && write(writer, "a\nb", 3) == 3);
+    int fd = open(path, O_RDONLY);
+    unlink(path);
+    line_reader *r = line_reader_new(fd);
+    line_reader_follow(r);
+    const char *line;
+    size_t len;
+    CHECK(line_reader_next(r, &line, &len, 100) == LINE_OK && len == 1 && line[0] == 'a');
+    CHECK_INT(line_reader_offset(r), 2);
+    /* "b" has no newline yet: the writer may be in the middle of it */
+    CHECK(line_reader_next(r, &line, &len, 100) == LINE_IDLE);
+    CHECK(write(writer, "c\n", 2) == 2);
+    CHECK(line_reader_next(r, &line, &len, 1000) == LINE_OK && len == 2 && !memcmp(line, "bc", 2));
+    CHECK_INT(line_reader_offset(r), 5);
+    CHECK(line_reader_next(r, &line, &len, 100) == LINE_IDLE); /* never LINE_EOF */
+    line_reader_free(r);
+    close(fd);
+    close(writer);
+}
+
+TEST(ordered_output_writes_the_earlier_one_first)
+{
+    int a[2], b[2];
+    CHECK(pipe(a) == 0 && pipe(b) == 0);
+    out_buf *records = out_new(a[1]), *dead = out_new(b[1]);
+    out_order_after(records, dead);
+    CHECK(out_write(dead, "d1\n", 3) == 0);
+    CHECK(out_write(records, "r2\n", 3) == 0);
+    CHECK_INT(out_pending(dead), 3);
+    CHECK(out_flush(records) == 0);
+    CHECK_INT(out_pending(dead), 0); /* d1 went out first */
+    char got[8] = {0};
+    CHECK(read(b[0], got, sizeof got) == 3 && !strcmp(got, "d1\n"));
+    out_close(records);
+    out_close(dead);
+    close(a[0]), close(a[1]), close(b[0]), close(b[1]);
+}
+
 TEST(delivered_to_a_file_is_everything_written)
 {
     FILE *f = tmpfile();
@@ -198,6 +241,8 @@ int main(void)
     RUN(closed_reader_gives_epipe);
     RUN(delivered_counts_only_what_the_pipe_reader_took);
     RUN(idle_flush_notices_the_reader_is_gone);
+    RUN(follow_waits_for_a_growing_file_and_tells_offsets);
+    RUN(ordered_output_writes_the_earlier_one_first);
     RUN(delivered_to_a_file_is_everything_written);
     RETURN_SUMMARY();
 }
