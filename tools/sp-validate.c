@@ -258,6 +258,7 @@ int main(int argc, char **argv)
     }
     r.out = (struct sink){out_new(STDOUT_FILENO), "stdout", true};
     r.dlq = (struct sink){out_new(dlq_fd), opt.dlq_path ? opt.dlq_path : "stderr", false};
+    out_order_after(r.out.buf, r.dlq.buf);
     r.m = metrics_new("sp-validate", opt.metrics_file);
     register_metrics(&r);
 
