@@ -176,22 +176,20 @@ kill_kafka_stage_twice() {
 }
 
 # The DLQ producer (sp-kcat-out, the only one below the pipeline script)
-# is restarted alone; sp-validate goes on writing into the FIFO the script
-# holds open.
+# is restarted alone and resumes the journal sp-validate goes on appending
+# to at its saved offset.
 @test "faults/kill_kafka: kill -9 the DLQ producer twice mid-stream" {
     kill_kafka_stage_twice sp-kcat-out
 }
 
-# The DLQ producer holds what it read from the FIFO in memory until Kafka
+# The DLQ producer holds what it read from the journal in memory until Kafka
 # acknowledges it. With the brokers down, it holds every DLQ record
-# sp-validate writes meanwhile; killed then, they are gone: the pipeline
-# itself did not fail, so nothing reads their events again, and the
-# checkpoint moves past them with the valid events after them. A known gap,
-# run with SP_FAULTS_KNOWN_BUGS=1 to see it fail: rows 50046 != tripCount
-# 50005 + late 5 + DLQ 8 + 0.
+# sp-validate writes meanwhile; killed then, nothing reads their events
+# again (the checkpoint moves past them with the valid events after them),
+# so the records must come back from the journal: the producer resumes at
+# the offset before the first unacknowledged one. (With a FIFO instead, 0
+# of the 28 reached events_dlq.)
 @test "faults/kill_kafka: kill -9 the DLQ producer holding records while Kafka is down" {
-    [ -n "${SP_FAULTS_KNOWN_BUGS:-}" ] ||
-        skip "known gap: the DLQ records the producer held are lost (0 of 28 reach events_dlq); see README.md"
     local validate producer
     kafka_pipeline_start "$S"
     # sp-validate stopped while the events come, so its DLQ records come
@@ -210,7 +208,7 @@ kill_kafka_stage_twice() {
         [ "$(validate_dlq)" = 28 ] && break
         sleep 0.05
     done
-    echo "# sp-validate wrote $(validate_dlq) DLQ records into the FIFO while the brokers were down" >&3
+    echo "# sp-validate wrote $(validate_dlq) DLQ records into its journal while the brokers were down" >&3
     producer=$(stage_pid "$PIPE_PID" sp-kcat-out)
     kill -9 "$producer"
     kill -USR2 "$KAFKA_MOCK_PID"
