@@ -94,5 +94,7 @@ produce_50k() {
         sp-window -q --checkpoint "$T/w.ck" >"$T/run2"
     # Results written twice (after the last checkpoint, before the kill)
     # are the same result twice; as a set, the two runs give the plain pipe's.
-    cat "$T/run1" "$T/run2" | grep '"final":true' | sort -u | diff "$T/plain.final" -
+    # (A line the kill cut short is left out: only whole lines count.)
+    { head -n "$(wc -l <"$T/run1")" "$T/run1"; cat "$T/run2"; } | grep '"final":true' |
+        sort -u | diff "$T/plain.final" -
 }
