@@ -83,7 +83,19 @@ trap 'echo "$name TERM received=$n" >>"$STUB_LOG"; exit 0' TERM
 while read -r line; do n=$((n + 1)); done
 echo "$name EOF received=$n" >>"$STUB_LOG"
 EOF
-    chmod +x "$scratch/stubs/source" "$scratch/stubs/filter" "$scratch/stubs/sink"
+    cat >"$scratch/stubs/follower" <<'EOF'
+#!/bin/bash
+name=${0##*/}
+file=${!#}
+n=0
+trap 'echo "$name TERM followed=$n" >>"$STUB_LOG"; exit 0' TERM
+while :; do
+    n=$(wc -l <"$file")
+    sleep 0.05
+done
+EOF
+    chmod +x "$scratch/stubs/source" "$scratch/stubs/filter" "$scratch/stubs/sink" \
+        "$scratch/stubs/follower"
     for p in "$@"; do
         role=${p%%:*} name=${p#*:}
         ln -s "$role" "$scratch/stubs/$name"
@@ -188,7 +200,7 @@ installable_units() {
 }
 
 @test "process unit: a stop drains every stage and exits 0" {
-    make_stubs source:sp-kcat-in filter:sp-validate filter:sp-window sink:sp-redis-sink sink:sp-kcat-out
+    make_stubs source:sp-kcat-in filter:sp-validate filter:sp-window sink:sp-redis-sink follower:sp-kcat-out
     start_unit_shell "$SYSTEMD_DIR/streampulse-process@.service" 0-3
     wait_flowing sp-kcat-in
     kill -TERM "$shell_pid"
@@ -201,16 +213,21 @@ installable_units() {
     logged sp-window | grep -q '^sp-window TERM '
     logged sp-validate | grep -qE '^sp-validate (TERM|EPIPE) '
     logged sp-kcat-in | grep -qE '^sp-kcat-in (TERM|EPIPE) '
-    # ...and the sink and the DLQ producer were not: they read their input to
-    # its end, so every line sp-window sent reached the sink.
+    # ...and the sink was not: it read its input to its end, so every line
+    # sp-window sent reached the sink.
     sent=$(logged sp-window | sed -n 's/.* sent=//p')
     [ "$sent" -gt 0 ]
     [ "$(logged sp-redis-sink)" = "sp-redis-sink EOF received=$sent" ]
-    [ "$(logged sp-kcat-out | sed -n 's/^sp-kcat-out EOF received=//p')" -ge 1 ]
+    # The DLQ producer, following sp-validate's journal, was stopped last,
+    # having seen every dead letter written into it.
+    [ "$(tail -n 1 "$STUB_LOG" | cut -d' ' -f1-2)" = "sp-kcat-out TERM" ]
+    journal=$scratch/lib/streampulse/dlq-0-3.ndjson
+    [ "$(logged sp-kcat-out | sed -n 's/^sp-kcat-out TERM followed=//p')" -eq "$(wc -l <"$journal")" ]
+    [ "$(wc -l <"$journal")" -ge 1 ]
 }
 
 @test "process unit: a stage killed with SIGKILL fails the unit (so Restart= applies)" {
-    make_stubs source:sp-kcat-in filter:sp-validate filter:sp-window sink:sp-redis-sink sink:sp-kcat-out
+    make_stubs source:sp-kcat-in filter:sp-validate filter:sp-window sink:sp-redis-sink follower:sp-kcat-out
     start_unit_shell "$SYSTEMD_DIR/streampulse-process@.service" 0-3
     wait_flowing sp-kcat-in
     # The stages are children of the pipeline's subshell, the shell's child.
@@ -221,6 +238,22 @@ installable_units() {
     wait "$shell_pid" || status=$?
     cat "$STUB_LOG"
     [ "$status" -ne 0 ]
+}
+
+@test "process unit: the DLQ producer killed fails the unit, after the chain is stopped cleanly" {
+    make_stubs source:sp-kcat-in filter:sp-validate filter:sp-window sink:sp-redis-sink follower:sp-kcat-out
+    start_unit_shell "$SYSTEMD_DIR/streampulse-process@.service" 0-3
+    wait_flowing sp-kcat-in
+    producer=$(pgrep -x sp-kcat-out -P "$shell_pid")
+    [ -n "$producer" ]
+    kill -KILL "$producer"
+    status=0
+    wait "$shell_pid" || status=$?
+    cat "$STUB_LOG"
+    [ "$status" -ne 0 ]
+    logged sp-window | grep -q '^sp-window TERM '
+    sent=$(logged sp-window | sed -n 's/.* sent=//p')
+    [ "$(logged sp-redis-sink)" = "sp-redis-sink EOF received=$sent" ]
 }
 
 @test "process unit: the checkpoint and the -p partitions follow the instance name" {
