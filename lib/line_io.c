@@ -30,6 +30,12 @@ struct line_reader {
     uint64_t bytes;
 };
 
+void sleep_ms(int64_t ms)
+{
+    struct timespec pause = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000 * 1000};
+    nanosleep(&pause, NULL);
+}
+
 int64_t monotonic_ms(void)
 {
     struct timespec ts;
@@ -94,8 +100,7 @@ static enum line_status wait_for_growth(int64_t deadline)
         if (left <= 0) return LINE_IDLE;
         if (left < pause_ms) pause_ms = left;
     }
-    struct timespec pause = {.tv_nsec = pause_ms * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    sleep_ms(pause_ms);
     return LINE_OK;
 }
 
@@ -335,8 +340,7 @@ int out_drain(out_buf *o, int timeout_ms)
             errno = ETIMEDOUT;
             return -1;
         }
-        struct timespec pause = {.tv_nsec = 5 * 1000 * 1000};
-        nanosleep(&pause, NULL);
+        sleep_ms(5);
     }
     return 0;
 }

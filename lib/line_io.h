@@ -106,4 +106,8 @@ int64_t monotonic_coarse_ms(void);
 /* Wall clock (UTC) in milliseconds since the epoch. */
 int64_t wallclock_ms(void);
 
+/* Sleep ms milliseconds; a signal may cut it short, so callers that wait
+ * for something check it again in a loop. */
+void sleep_ms(int64_t ms);
+
 #endif

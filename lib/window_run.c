@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -232,10 +231,8 @@ static void wait_for_barrier(window_run *run)
 {
     int64_t deadline = monotonic_ms() + BARRIER_WAIT_MS;
     while (!run->downstream_gone && !out_reader_gone(run->out) && barrier_in_flight(run) &&
-           monotonic_ms() < deadline) {
-        struct timespec pause = {.tv_nsec = 10 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-    }
+           monotonic_ms() < deadline)
+        sleep_ms(10);
 }
 
 /* ---- timers -------------------------------------------------------------- */

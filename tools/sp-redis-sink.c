@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -238,10 +237,8 @@ static void take_line(struct sink *s, const char *line, size_t len, uint64_t lin
 static void pause_ms(int64_t ms)
 {
     int64_t until = monotonic_ms() + ms;
-    while (sp_running && monotonic_ms() < until) {
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    while (sp_running && monotonic_ms() < until)
+        sleep_ms(20);
 }
 
 /* Count a batch Redis has taken and forget it. */

@@ -16,7 +16,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -437,8 +436,7 @@ int main(int argc, char **argv)
             write_metrics_file(hm, cfg.metrics_path);
             next_write = monotonic_ms() + METRICS_INTERVAL_MS;
         }
-        struct timespec ts = {0, 50 * 1000000};
-        nanosleep(&ts, NULL);
+        sleep_ms(50);
     }
 
     MHD_stop_daemon(daemon); /* joins the pool; each thread frees its worker */
