@@ -37,6 +37,7 @@
 /* The input line travels with its message as the delivery opaque:
  * (file index << LINE_BITS) | line number. */
 #define LINE_BITS 48
+#define LINE_OF(where) ((where) & ((UINT64_C(1) << LINE_BITS) - 1))
 /* How often the acknowledged offset is saved while it moves. */
 #define OFFSET_SAVE_MS 200
 
@@ -177,7 +178,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     uint64_t where = (uint64_t)(uintptr_t)msg->_private;
     if (!msg->err) {
         (*p->out_total)++;
-        if (p->acked) acked_offset_done(p->acked, where & ((UINT64_C(1) << LINE_BITS) - 1));
+        if (p->acked) acked_offset_done(p->acked, LINE_OF(where));
         return;
     }
     (*p->errors_total)++;
@@ -186,8 +187,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     if (p->opt->follow) sp_running = 0;
     if (p->failures_reported++ >= MAX_REPORTED_FAILURES) return;
     diag_warn("%s: line %" PRIu64 ": not delivered to %s: %s%s",
-              input_name(p->opt, (int)(where >> LINE_BITS)),
-              (uint64_t)(where & ((UINT64_C(1) << LINE_BITS) - 1)), p->opt->topic,
+              input_name(p->opt, (int)(where >> LINE_BITS)), LINE_OF(where), p->opt->topic,
               rd_kafka_err2str(msg->err),
               p->failures_reported == MAX_REPORTED_FAILURES ? " (further failures only counted)"
                                                             : "");
