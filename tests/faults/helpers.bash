@@ -15,8 +15,9 @@
 #                             ROOT, print its pid (fails after SECONDS, 30)
 # redis_snapshot              every key of the private Redis with its type
 #                             and value (not its TTL), one line each, sorted;
-#                             a RESP client of its own (redis_dump runs two
-#                             redis-cli per key: minutes for 12k keys)
+#                             (redis_layout.py snapshot: one pipelined
+#                             connection; redis-cli per key takes minutes
+#                             for 12k keys)
 # final_results SNAPSHOT      the window results of a snapshot, one per line
 # late_records STATE          the late events of a run, without their
 #                             processed_at, sorted
@@ -132,58 +133,7 @@ vm_rss_kb() {
 }
 
 redis_snapshot() {
-    python3 - "$REDIS_PORT" <<'PY'
-import socket, sys
-
-sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-stream = sock.makefile("rb")
-
-def encode(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-def reply():
-    line = stream.readline()
-    kind, rest = line[:1], line[1:-2]
-    if kind in (b"+", b":"):
-        return rest
-    if kind == b"-":
-        raise RuntimeError(rest.decode())
-    if kind == b"$":
-        n = int(rest)
-        if n < 0:
-            return None
-        data = stream.read(n + 2)
-        return data[:-2]
-    if kind == b"*":
-        return [reply() for _ in range(int(rest))]
-    raise RuntimeError("bad reply %r" % line)
-
-def pipelined(commands):
-    sock.sendall(b"".join(encode(*c) for c in commands))
-    return [reply() for _ in commands]
-
-keys, cursor = [], b"0"
-while True:
-    cursor, batch = pipelined([("SCAN", cursor, "COUNT", 1000)])[0]
-    keys += batch
-    if cursor == b"0":
-        break
-keys.sort()
-types = pipelined([("TYPE", k) for k in keys])
-reads = {b"string": lambda k: ("GET", k), b"zset": lambda k: ("ZRANGE", k, 0, -1, "WITHSCORES"),
-         b"set": lambda k: ("SMEMBERS", k)}
-values = pipelined([reads[t](k) if t in reads else ("TYPE", k) for k, t in zip(keys, types)])
-for k, t, v in zip(keys, types, values):
-    if t == b"set":
-        v = b" ".join(sorted(v))
-    elif t == b"zset":
-        v = b" ".join(v)
-    sys.stdout.buffer.write(k + b" " + t + b" " + v + b"\n")
-PY
+    python3 "$TESTS_DIR/helpers/redis_layout.py" snapshot "$REDIS_PORT"
 }
 
 final_results() {

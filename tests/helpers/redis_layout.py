@@ -9,6 +9,12 @@ line that is a window result with a non-negative integer key; the rest is
 dead-lettered), reads the real state over one Redis connection, and prints
 the differences; exit status 0 when there are none. Scores compare as
 numbers.
+
+    redis_layout.py snapshot PORT
+
+prints every key with its type and value (not its TTL), one line each,
+sorted by key, for comparing the whole state of two runs: a set's members
+sorted, a sorted set as ZRANGE WITHSCORES gives it, all space-separated.
 """
 import argparse
 import json
@@ -94,15 +100,21 @@ class Redis:
         raise RuntimeError(f"bad reply {line!r}")
 
 
-def actual_state(port):
+def every_key(port):
+    """(key, type, value) of every key, sorted by key, in three round trips;
+    the value as Redis gives it, None for types the layout does not use."""
     r = Redis(port)
-    keys = r.pipeline([["KEYS", "*"]])[0]
+    keys = sorted(r.pipeline([["KEYS", "*"]])[0])
     kinds = r.pipeline([["TYPE", k] for k in keys])
     reads = {"string": lambda k: ["GET", k], "zset": lambda k: ["ZRANGE", k, "0", "-1", "WITHSCORES"],
              "set": lambda k: ["SMEMBERS", k]}
     values = r.pipeline([reads.get(kind, lambda k: ["TYPE", k])(k) for k, kind in zip(keys, kinds)])
+    return zip(keys, kinds, values)
+
+
+def actual_state(port):
     state = {}
-    for key, kind, value in zip(keys, kinds, values):
+    for key, kind, value in every_key(port):
         if kind == "zset":
             value = {value[i]: float(value[i + 1]) for i in range(0, len(value), 2)}
         elif kind == "set":
@@ -113,14 +125,29 @@ def actual_state(port):
     return state
 
 
+def print_snapshot(port):
+    out = sys.stdout.buffer
+    for key, kind, value in every_key(port):
+        if kind == "set":
+            value = " ".join(sorted(value))
+        elif kind == "zset":
+            value = " ".join(value)
+        out.write(f"{key} {kind} {value}\n".encode("utf-8", "surrogateescape"))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("command", choices=["check"])
+    ap.add_argument("command", choices=["check", "snapshot"])
     ap.add_argument("port")
-    ap.add_argument("results")
+    ap.add_argument("results", nargs="?")
     ap.add_argument("--ttl", type=int, default=86400)
     ap.add_argument("--rank", action="append")
     args = ap.parse_args()
+    if args.command == "snapshot":
+        print_snapshot(args.port)
+        return
+    if args.results is None:
+        ap.error("check needs RESULTS")
     with open(args.results, encoding="utf-8", errors="surrogateescape") as f:
         lines = [l.rstrip("\n") for l in f]
     want = expected_state(lines, args.ttl, args.rank or ["tripCount", "avgFare"])
