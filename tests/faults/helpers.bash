@@ -6,6 +6,7 @@
 #                             malformed fixture again (DLQ records at both
 #                             ends, late events at the end)
 # input_rows FILE...          data rows of CSV files (lines minus the header)
+# pipeline_script NAME STATE  pipelines/NAME with the settings all runs share
 # pipeline_start STATE        pipelines/local over fault_input into
 #                             REDIS_URL, state in STATE, in the background
 #                             (PIPE_PID; its stderr in STATE.log)
@@ -73,18 +74,26 @@ input_rows() {
     echo "$total"
 }
 
-# The run is slowed (--rate) so a fault lands mid-run, and sp-window
-# checkpoints often so a restart resumes from a checkpoint, not the start.
-pipeline_start() {
-    local state=$1
+# pipeline_script NAME STATE: pipelines/NAME in the background (PIPE_PID,
+# its stderr in STATE.log) with what every fault run shares: sp-window
+# checkpoints often, so a restart resumes from a checkpoint, not the start,
+# and a failed pipeline restarts after 1 s. Callers put their own settings
+# in the environment of the call.
+pipeline_script() {
+    local name=$1 state=$2
     mkdir -p "$state"
-    SP_INPUT="$(fault_input | tr '\n' ' ')" \
-        SP_SCHEMA="$PROJECT_DIR/schemas/streampulse_v1.json" \
-        SP_REPLAY_ARGS="${FAULT_REPLAY_ARGS:---speed max --rate 20000}" \
+    SP_SCHEMA="$PROJECT_DIR/schemas/streampulse_v1.json" \
         SP_WINDOW_ARGS="--emit-every 1s --checkpoint-interval 250ms" \
         SP_REDIS_URL="$REDIS_URL" SP_STATE="$state" SP_RESTART_MAX_DELAY=1 \
-        "$PROJECT_DIR/pipelines/local" 2>"$state.log" 3>&- &
+        "$PROJECT_DIR/pipelines/$name" 2>"$state.log" 3>&- &
     PIPE_PID=$!
+}
+
+# The run is slowed (--rate) so a fault lands mid-run.
+pipeline_start() {
+    SP_INPUT="$(fault_input | tr '\n' ' ')" \
+        SP_REPLAY_ARGS="${FAULT_REPLAY_ARGS:---speed max --rate 20000}" \
+        pipeline_script local "$1"
 }
 
 pipeline_wait() {
@@ -219,14 +228,7 @@ kafka_produce_start() {
 }
 
 kafka_pipeline_start() {
-    local state=$1
-    mkdir -p "$state"
-    SP_KAFKA_BROKERS="$KAFKA_BROKERS" SP_PARTITIONS=0-3 \
-        SP_SCHEMA="$PROJECT_DIR/schemas/streampulse_v1.json" \
-        SP_WINDOW_ARGS="--emit-every 1s --checkpoint-interval 250ms" \
-        SP_REDIS_URL="$REDIS_URL" SP_STATE="$state" SP_RESTART_MAX_DELAY=1 \
-        "$PROJECT_DIR/pipelines/process" 2>"$state.log" 3>&- &
-    PIPE_PID=$!
+    SP_KAFKA_BROKERS="$KAFKA_BROKERS" SP_PARTITIONS=0-3 pipeline_script process "$1"
 }
 
 topic_end_offsets() {
