@@ -14,6 +14,32 @@ data_rows() {
     python3 -c 'import csv,sys; print(sum(1 for _ in csv.reader(open(sys.argv[1]))) - 1)' "$1"
 }
 
+# paced CSV ROWS SECONDS OPTION...: sp-replay OPTION... CSV writes ROWS rows
+# spread over SECONDS, within 2 %. The clock starts at the first row's
+# arrival, not at process start, so start-up time (large under sanitizers)
+# is not counted; python starts sp-replay itself so that it is already
+# reading when the first arrives.
+paced() {
+    local csv=$1 rows=$2 seconds=$3 n secs
+    shift 3
+    python3 - "$csv" "$@" >"$BATS_TEST_TMPDIR/timing" <<'EOF'
+import subprocess, sys, time
+p = subprocess.Popen(['sp-replay', *sys.argv[2:], sys.argv[1]], stdout=subprocess.PIPE)
+first = last = None
+n = 0
+for line in p.stdout:
+    last = time.monotonic()
+    if first is None: first = last
+    n += 1
+p.wait()
+print(n, last - first)
+EOF
+    read -r n secs <"$BATS_TEST_TMPDIR/timing"
+    [ "$n" -eq "$rows" ] || { echo "wrote $n rows, not $rows"; return 1; }
+    python3 -c "import sys; s = $secs; sys.exit(0 if abs(s / $seconds - 1) <= 0.02 else 1)" || {
+        echo "took $secs s for $seconds s"; false; }
+}
+
 @test "StreamPulse v1: every row, field by field as python's csv module reads it" {
     sp-replay "$V1" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
     [ ! -s "$BATS_TEST_TMPDIR/err" ]
@@ -245,25 +271,7 @@ print('trip_id,region_id,event_time,fare,duration,distance')
 for i in range(0, 181, 3):
     print('t%d,1,2025-01-01T00:%02d:%02dZ,1,60,1' % (i, i // 60, i % 60))
 EOF
-    # The clock starts at the first event's arrival, not at process start, so
-    # start-up time (large under sanitizers) is not counted; python starts
-    # sp-replay itself so that it is already reading when the first arrives.
-    python3 - "$BATS_TEST_TMPDIR/in.csv" >"$BATS_TEST_TMPDIR/timing" <<'EOF'
-import subprocess, sys, time
-p = subprocess.Popen(['sp-replay', '--speed', '60', sys.argv[1]], stdout=subprocess.PIPE)
-first = last = None
-n = 0
-for line in p.stdout:
-    last = time.monotonic()
-    if first is None: first = last
-    n += 1
-p.wait()
-print(n, last - first)
-EOF
-    read -r n secs <"$BATS_TEST_TMPDIR/timing"
-    [ "$n" -eq 61 ]
-    python3 -c "import sys; s = $secs; sys.exit(0 if abs(s / 3.0 - 1) <= 0.02 else 1)" || {
-        echo "took $secs s for 3 s"; false; }
+    paced "$BATS_TEST_TMPDIR/in.csv" 61 3.0 --speed 60
 }
 
 @test "SIGTERM ends a slow replay cleanly with whole lines" {
@@ -325,22 +333,7 @@ EOF
 
 @test "--rate 20 sends 31 rows over 1.5 s, within 2 %" {
     head -n 32 "$V1" >"$BATS_TEST_TMPDIR/in.csv"
-    python3 - "$BATS_TEST_TMPDIR/in.csv" >"$BATS_TEST_TMPDIR/timing" <<'EOF'
-import subprocess, sys, time
-p = subprocess.Popen(['sp-replay', '--rate', '20', sys.argv[1]], stdout=subprocess.PIPE)
-first = last = None
-n = 0
-for line in p.stdout:
-    last = time.monotonic()
-    if first is None: first = last
-    n += 1
-p.wait()
-print(n, last - first)
-EOF
-    read -r n secs <"$BATS_TEST_TMPDIR/timing"
-    [ "$n" -eq 31 ]
-    python3 -c "import sys; s = $secs; sys.exit(0 if abs(s / 1.5 - 1) <= 0.02 else 1)" || {
-        echo "took $secs s for 1.5 s"; false; }
+    paced "$BATS_TEST_TMPDIR/in.csv" 31 1.5 --rate 20
 }
 
 @test "a line over 1 MiB, bytes that are not UTF-8, CRLF endings: one output per row" {
