@@ -415,20 +415,29 @@ except BrokenPipeError:
 EOF
 }
 
-@test "kill -9 at several points, restart on the same input: exactly the final results of an uninterrupted run" {
-    replay "$SP_EXAMPLES/streampulse_load_test_50k.csv" "$W/in"
-    opts=(--max-delay 5m --allowed-lateness 1m --idle-timeout 0 --checkpoint-interval 20ms --late "$W/late")
-    sp-window "${opts[@]}" <"$W/in" >"$W/whole"
-    : >"$W/all"
-    for pause in 0.3 0.4 0.5 0.6; do
-        feed "$W/in" "$W/cp" | sp-window "${opts[@]}" --checkpoint "$W/cp" >>"$W/all" 3>&- &
+# killed_runs IN CHECKPOINT OUT "PAUSE..." OPTION...: for each pause, run
+# sp-window OPTION... on IN as fed from CHECKPOINT (see feed), appending to
+# OUT, and kill -9 it after that many seconds. OUT starts empty; a line cut
+# by a kill is ended so the next run starts on a new line.
+killed_runs() {
+    local in=$1 checkpoint=$2 out=$3 pauses=$4 pause pid
+    shift 4
+    : >"$out"
+    for pause in $pauses; do
+        feed "$in" "$checkpoint" | sp-window "$@" >>"$out" 3>&- &
         pid=$!
         sleep "$pause"
         kill -KILL "$pid"
         wait "$pid" || true
-        # A line cut by the kill stays cut: end it so the next run starts on a new line.
-        [ -z "$(tail -c 1 "$W/all")" ] || echo >>"$W/all"
+        [ -z "$(tail -c 1 "$out")" ] || echo >>"$out"
     done
+}
+
+@test "kill -9 at several points, restart on the same input: exactly the final results of an uninterrupted run" {
+    replay "$SP_EXAMPLES/streampulse_load_test_50k.csv" "$W/in"
+    opts=(--max-delay 5m --allowed-lateness 1m --idle-timeout 0 --checkpoint-interval 20ms --late "$W/late")
+    sp-window "${opts[@]}" <"$W/in" >"$W/whole"
+    killed_runs "$W/in" "$W/cp" "$W/all" "0.3 0.4 0.5 0.6" "${opts[@]}" --checkpoint "$W/cp"
     [ "$(jq .records "$W/cp")" -gt 0 ]
     sp-window "${opts[@]}" --checkpoint "$W/cp" <"$W/in" >>"$W/all"
     [ "$(final_set "$W/all")" = "$(final_set "$W/whole")" ]
@@ -455,15 +464,7 @@ EOF
     [ "$(count_lines "$W/late-whole")" -gt 1000 ]
     [ "$(count_lines "$W/dlq-whole")" -eq 100 ]
     opts+=(--late "$W/late" --dlq "$W/dlq" --checkpoint "$W/cp")
-    : >"$W/all"
-    for pause in 0.4 0.6 0.8 1.0; do
-        feed "$W/in" "$W/cp" | sp-window "${opts[@]}" >>"$W/all" 3>&- &
-        pid=$!
-        sleep "$pause"
-        kill -KILL "$pid"
-        wait "$pid" || true
-        [ -z "$(tail -c 1 "$W/all")" ] || echo >>"$W/all"
-    done
+    killed_runs "$W/in" "$W/cp" "$W/all" "0.4 0.6 0.8 1.0" "${opts[@]}"
     [ "$(jq .records "$W/cp")" -gt 0 ]
     sp-window "${opts[@]}" <"$W/in" >>"$W/all"
     [ "$(final_set "$W/all")" = "$(final_set "$W/whole")" ]
