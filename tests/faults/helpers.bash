@@ -50,7 +50,8 @@
 #                             time past every window of the data and the
 #                             watermark delay); wait until the completed
 #                             checkpoint is at the end of every partition
-#                             (so Redis has every final result); SIGTERM the
+#                             (so Redis has every final result) and the DLQ
+#                             journal is acknowledged to its end; SIGTERM the
 #                             pipeline and wait for it
 # without_region REGION SNAPSHOT  the snapshot without what region REGION
 #                             wrote (its keys, its members of the rank sets
@@ -242,6 +243,12 @@ checkpoint_offsets() {
         "$1/window.ckpt" 2>/dev/null
 }
 
+# dlq_acked STATE: how far pipelines/process's DLQ producer has had its
+# journal acknowledged (0 before it saved anything).
+dlq_acked() {
+    cat "$1/dlq.offset" 2>/dev/null || echo 0
+}
+
 kafka_pipeline_finish() {
     local state=$1 p ends
     if [ -n "${PRODUCE_PID:-}" ]; then
@@ -263,6 +270,16 @@ kafka_pipeline_finish() {
     done
     if [ "$(checkpoint_offsets "$state")" != "$ends" ]; then
         echo "the checkpoint is at $(checkpoint_offsets "$state") after 60 s, the topic ends at $ends" >&2
+        return 1
+    fi
+    # and the DLQ producer (restarted a second after a kill) has had its
+    # whole journal acknowledged
+    for _ in $(seq 600); do
+        [ "$(dlq_acked "$state")" = "$(stat -c %s "$state/dlq.ndjson")" ] && break
+        sleep 0.1
+    done
+    if [ "$(dlq_acked "$state")" != "$(stat -c %s "$state/dlq.ndjson")" ]; then
+        echo "the DLQ journal is acknowledged up to $(dlq_acked "$state") of $(stat -c %s "$state/dlq.ndjson") bytes after 60 s" >&2
         return 1
     fi
     kill -TERM "$PIPE_PID"
