@@ -48,7 +48,7 @@ DATADIR   ?= $(PREFIX)/share/streampulse
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CHECK_BUILD := build/check
 
-.PHONY: all check test faults unit-tests demo bench fuzz install deps clean format
+.PHONY: all check test faults unit-tests demo bench fuzz install deps clean format format-check
 all: $(addprefix $(BIN)/,$(TOOLS))
 
 $(BUILD)/lib/%.o: lib/%.c
@@ -87,7 +87,7 @@ unit-tests: $(UNIT_BIN)
 # The sanitized build and the whole suite: unit tests, then bats, then a short
 # fuzz pass over each seed corpus. tests/run-all prints the closing
 # "N passed, N failed" line.
-check: deps
+check: deps format-check
 	$(MAKE) -j2 BUILD=$(CHECK_BUILD) BIN=$(CHECK_BUILD)/bin \
 		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all unit-tests
 	$(MAKE) -j2 fuzz-build
@@ -142,7 +142,7 @@ install: all
 # Debian packages: libraries to build against, the real services the tests
 # start (redis-server), the independent oracles (jq, curl, kcat, redis-cli) and
 # the peers the benchmarks compare against (mlr, wrk).
-DEB_PACKAGES := make gcc clang libclang-rt-14-dev pkg-config libcsv-dev libjansson-dev \
+DEB_PACKAGES := make gcc clang clang-format libclang-rt-14-dev pkg-config libcsv-dev libjansson-dev \
 	libhiredis-dev librdkafka-dev libmicrohttpd-dev xxd bats redis-server redis-tools \
 	jq curl kcat mandoc miller wrk python3 prometheus time chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -155,8 +155,15 @@ deps:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+C_SOURCES = lib/*.[ch] tools/*.c tests/unit/*.[ch] tests/fuzz/*.c
+
 format:
-	clang-format -i lib/*.[ch] tools/*.c tests/unit/*.[ch] tests/fuzz/*.c
+	clang-format -i $(C_SOURCES)
+
+# Formatting drift fails the build: `make format` fixes it.
+format-check:
+	@clang-format --dry-run --Werror $(C_SOURCES) || \
+		{ echo "make format-check: run 'make format' (clang-format drift above)"; exit 1; }
 
 clean:
 	rm -rf build bin

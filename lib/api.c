@@ -48,18 +48,15 @@ struct api_worker {
 api_worker *api_worker_new(const struct api_config *cfg)
 {
     api_worker *w = calloc(1, sizeof *w);
-    if (w == NULL)
-        abort();
+    if (w == NULL) abort();
     w->cfg = cfg;
     return w;
 }
 
 void api_worker_free(api_worker *w)
 {
-    if (w == NULL)
-        return;
-    if (w->redis)
-        redisFree(w->redis);
+    if (w == NULL) return;
+    if (w->redis) redisFree(w->redis);
     free(w);
 }
 
@@ -83,7 +80,6 @@ static int64_t now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
-
 
 static void answer_json(struct api_response *resp, int status)
 {
@@ -117,16 +113,14 @@ static void answer_error(struct api_response *resp, int status, const char *fmt,
  * err (a failed connection counts as a Redis error). */
 static redisContext *worker_connect(api_worker *w, char *err, size_t errlen)
 {
-    if (w->redis)
-        return w->redis;
+    if (w->redis) return w->redis;
     if (w->cfg->redis == NULL) {
         snprintf(err, errlen, "Redis is not configured");
         return NULL;
     }
     w->redis = redis_store_connect(w->cfg->redis, w->cfg->redis_timeout_ms, err, errlen);
     w->opened_now = w->redis != NULL;
-    if (w->redis == NULL)
-        http_metrics_redis_error(w->cfg->metrics);
+    if (w->redis == NULL) http_metrics_redis_error(w->cfg->metrics);
     return w->redis;
 }
 
@@ -135,8 +129,7 @@ static redisContext *worker_redis(api_worker *w, struct api_response *resp)
 {
     char err[256];
     redisContext *c = worker_connect(w, err, sizeof err);
-    if (c == NULL)
-        answer_error(resp, 503, "Redis unavailable: %s", err);
+    if (c == NULL) answer_error(resp, 503, "Redis unavailable: %s", err);
     return c;
 }
 
@@ -162,7 +155,7 @@ static void redis_failed(api_worker *w, struct api_response *resp, const char *e
 
 enum param { P_WINDOW, P_AT, P_HOURS, P_FROM, P_TO, P_METRIC, P_LIMIT, P_COUNT };
 static const char *const param_names[P_COUNT] = {"window", "at",     "hours", "from",
-                                                  "to",     "metric", "limit"};
+                                                 "to",     "metric", "limit"};
 
 struct request {
     enum api_route route;
@@ -174,12 +167,9 @@ struct request {
 
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -195,8 +185,7 @@ static int percent_decode(const char *s, size_t n, char *out)
         } else if (c == '%') {
             int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
             int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
-            if (lo < 0 || (hi == 0 && lo == 0))
-                return -1;
+            if (lo < 0 || (hi == 0 && lo == 0)) return -1;
             c = (char)(hi * 16 + lo);
             i += 2;
         }
@@ -227,18 +216,12 @@ static bool path_is(const char *path, size_t n, const char *want)
  * trailing slash, "..", an escape) is API_ROUTE_UNKNOWN. */
 static enum api_route route_of(const char *path, size_t n, struct request *req)
 {
-    if (path_is(path, n, "/"))
-        return API_ROUTE_PAGE;
-    if (path_is(path, n, "/health"))
-        return API_ROUTE_HEALTH;
-    if (path_is(path, n, "/metrics"))
-        return API_ROUTE_METRICS;
-    if (path_is(path, n, "/metrics/regions/top"))
-        return API_ROUTE_TOP;
-    if (match_id_route(path, n, "/metrics/region/", req))
-        return API_ROUTE_REGION;
-    if (match_id_route(path, n, "/metrics/timeline/", req))
-        return API_ROUTE_TIMELINE;
+    if (path_is(path, n, "/")) return API_ROUTE_PAGE;
+    if (path_is(path, n, "/health")) return API_ROUTE_HEALTH;
+    if (path_is(path, n, "/metrics")) return API_ROUTE_METRICS;
+    if (path_is(path, n, "/metrics/regions/top")) return API_ROUTE_TOP;
+    if (match_id_route(path, n, "/metrics/region/", req)) return API_ROUTE_REGION;
+    if (match_id_route(path, n, "/metrics/timeline/", req)) return API_ROUTE_TIMELINE;
     return API_ROUTE_UNKNOWN;
 }
 
@@ -268,8 +251,7 @@ static int parse_query(const char *query, size_t n, struct request *req, struct 
         }
         out += strlen(value) + 1;
         for (int i = 0; i < P_COUNT; i++)
-            if (req->param[i] == NULL && strcmp(name, param_names[i]) == 0)
-                req->param[i] = value;
+            if (req->param[i] == NULL && strcmp(name, param_names[i]) == 0) req->param[i] = value;
         p = item_end + 1;
     }
     return 0;
@@ -304,8 +286,7 @@ static int parse_time_param(const struct request *req, enum param p, int64_t *ms
 {
     const char *s = req->param[p];
     *present = s != NULL;
-    if (s == NULL)
-        return 0;
+    if (s == NULL) return 0;
     if (time_or_epoch_parse(s, strlen(s), ms) != 0 || *ms < -TIME_MS_MAX || *ms > TIME_MS_MAX) {
         answer_error(resp, 400, "%s must be an RFC 3339 time or epoch seconds, not '%.64s'",
                      param_names[p], s);
@@ -331,8 +312,7 @@ static int stored_window(const char *json, size_t len, int64_t *start_ms, int64_
 {
     struct window_result r;
     char err[128];
-    if (window_result_parse(json, len, &r, err, sizeof err) != 0)
-        return -1;
+    if (window_result_parse(json, len, &r, err, sizeof err) != 0) return -1;
     *start_ms = r.start_ms;
     *end_ms = r.end_ms;
     return 0;
@@ -344,7 +324,8 @@ static void handle_region(api_worker *w, const struct request *req, struct api_r
 {
     int64_t region, at_ms = 0, window_ms = 0;
     bool has_at;
-    if (parse_id(req, &region, resp) != 0 || parse_time_param(req, P_AT, &at_ms, &has_at, resp) != 0)
+    if (parse_id(req, &region, resp) != 0 ||
+        parse_time_param(req, P_AT, &at_ms, &has_at, resp) != 0)
         return;
     if (req->param[P_WINDOW] &&
         (duration_parse(req->param[P_WINDOW], &window_ms) != 0 || window_ms <= 0)) {
@@ -353,12 +334,11 @@ static void handle_region(api_worker *w, const struct request *req, struct api_r
         return;
     }
     redisContext *c = worker_redis(w, resp);
-    if (c == NULL)
-        return;
+    if (c == NULL) return;
     char err[256];
-    int found = has_at ? redis_read_at_or_before(c, region, floor_s(at_ms), &resp->body, err,
-                                                 sizeof err)
-                       : redis_read_newest(c, region, &resp->body, err, sizeof err);
+    int found =
+        has_at ? redis_read_at_or_before(c, region, floor_s(at_ms), &resp->body, err, sizeof err)
+               : redis_read_newest(c, region, &resp->body, err, sizeof err);
     if (found < 0) {
         redis_failed(w, resp, err);
         return;
@@ -385,8 +365,8 @@ static void handle_region(api_worker *w, const struct request *req, struct api_r
 /* The start range [from_s, to_s] a timeline request asks for; 1 when it
  * needs the region's newest start first (?hours=), 0 when complete, -1
  * with a 400 answered. */
-static int timeline_range(const struct request *req, double *hours, int64_t *from_s,
-                          int64_t *to_s, struct api_response *resp)
+static int timeline_range(const struct request *req, double *hours, int64_t *from_s, int64_t *to_s,
+                          struct api_response *resp)
 {
     int64_t from_ms, to_ms;
     bool has_from, has_to;
@@ -410,8 +390,7 @@ static int timeline_range(const struct request *req, double *hours, int64_t *fro
     if (req->param[P_HOURS]) {
         char *end;
         *hours = strtod(req->param[P_HOURS], &end);
-        if (end == req->param[P_HOURS] || *end != '\0' || !(*hours > 0) ||
-            *hours > API_HOURS_MAX) {
+        if (end == req->param[P_HOURS] || *end != '\0' || !(*hours > 0) || *hours > API_HOURS_MAX) {
             answer_error(resp, 400, "hours must be a number above 0 and at most %d, not '%.64s'",
                          API_HOURS_MAX, req->param[P_HOURS]);
             return -1;
@@ -424,14 +403,11 @@ static void handle_timeline(api_worker *w, const struct request *req, struct api
 {
     int64_t region, from_s = 0, to_s = 0;
     double hours = 0;
-    if (parse_id(req, &region, resp) != 0)
-        return;
+    if (parse_id(req, &region, resp) != 0) return;
     int need_newest = timeline_range(req, &hours, &from_s, &to_s, resp);
-    if (need_newest < 0)
-        return;
+    if (need_newest < 0) return;
     redisContext *c = worker_redis(w, resp);
-    if (c == NULL)
-        return;
+    if (c == NULL) return;
     char err[256];
     sb_printf(&resp->body, "{\"regionId\":%lld,\"windows\":[", (long long)region);
     if (need_newest) {
@@ -485,11 +461,9 @@ static void handle_top(api_worker *w, const struct request *req, struct api_resp
     }
     int64_t at_ms;
     bool has_at;
-    if (parse_time_param(req, P_AT, &at_ms, &has_at, resp) != 0)
-        return;
+    if (parse_time_param(req, P_AT, &at_ms, &has_at, resp) != 0) return;
     redisContext *c = worker_redis(w, resp);
-    if (c == NULL)
-        return;
+    if (c == NULL) return;
 
     char err[256];
     int64_t start_s;
@@ -497,10 +471,10 @@ static void handle_top(api_worker *w, const struct request *req, struct api_resp
     if (has_at) {
         strbuf value = STRBUF_INIT;
         int64_t start_ms, end_ms;
-        found = redis_read_window_at_or_before(c, floor_s(at_ms), &start_s, &value, err,
-                                               sizeof err);
-        if (found > 0 && (stored_window(value.data, value.len, &start_ms, &end_ms) != 0 ||
-                          at_ms >= end_ms))
+        found =
+            redis_read_window_at_or_before(c, floor_s(at_ms), &start_s, &value, err, sizeof err);
+        if (found > 0 &&
+            (stored_window(value.data, value.len, &start_ms, &end_ms) != 0 || at_ms >= end_ms))
             found = 0;
         sb_free(&value);
     } else {
@@ -536,8 +510,7 @@ static void handle_health(api_worker *w, struct api_response *resp, int64_t star
 {
     const char *redis_state = "connected";
     char err[256];
-    if (worker_connect(w, err, sizeof err) == NULL)
-        redis_state = "disconnected";
+    if (worker_connect(w, err, sizeof err) == NULL) redis_state = "disconnected";
     if (w->redis && redis_read_ping(w->redis, err, sizeof err) < 0) {
         drop_connection(w);
         redis_state = "error";
@@ -565,15 +538,12 @@ static void read_trip_gauges(api_worker *w, strbuf *out)
 {
     char err[256];
     redisContext *c = worker_connect(w, err, sizeof err);
-    if (c == NULL)
-        return;
+    if (c == NULL) return;
     int64_t start_s = 0;
     trip_gauges *tg = trip_gauges_new();
     int found = redis_read_latest_values(c, &start_s, trip_gauges_add, tg, err, sizeof err);
-    if (found < 0)
-        drop_connection(w);
-    if (found > 0)
-        trip_gauges_format(tg, start_s, out);
+    if (found < 0) drop_connection(w);
+    if (found > 0) trip_gauges_format(tg, start_s, out);
     trip_gauges_free(tg);
 }
 
@@ -587,8 +557,7 @@ static void handle_metrics(api_worker *w, struct api_response *resp)
     http_metrics_format(w->cfg->metrics, &text);
     prom_merge *pm = prom_merge_new();
     prom_merge_add(pm, text.data ? text.data : "", text.len, NULL);
-    if (w->cfg->metrics_dir)
-        http_metrics_merge_dir(pm, w->cfg->metrics_dir);
+    if (w->cfg->metrics_dir) http_metrics_merge_dir(pm, w->cfg->metrics_dir);
     prom_merge_format(pm, &resp->body);
     prom_merge_free(pm);
     sb_free(&text);
@@ -661,15 +630,13 @@ static void dispatch(api_worker *w, const char *method, const char *target, size
         answer_error(resp, 503, "too many connections; try again later");
         return;
     }
-    if (question && parse_query(question + 1, target_len - path_len - 1, req, resp) != 0)
-        return;
+    if (question && parse_query(question + 1, target_len - path_len - 1, req, resp) != 0) return;
     for (int attempt = 0; attempt < 2; attempt++) {
         w->opened_now = false;
         w->stale_failed = false;
         sb_reset(&resp->body);
         run_handler(w, req, resp, started_ns);
-        if (!w->stale_failed)
-            return;
+        if (!w->stale_failed) return;
     }
 }
 
@@ -695,8 +662,8 @@ void api_handle(api_worker *w, const char *method, const char *target, size_t ta
     handle(w, method, target, target_len, false, resp);
 }
 
-void api_handle_overloaded(api_worker *w, const char *method, const char *target,
-                           size_t target_len, struct api_response *resp)
+void api_handle_overloaded(api_worker *w, const char *method, const char *target, size_t target_len,
+                           struct api_response *resp)
 {
     handle(w, method, target, target_len, true, resp);
 }

@@ -26,12 +26,12 @@
 #include "redis_store.h"
 #include "strbuf.h"
 
-#define API_TARGET_MAX 8192     /* longest request target (path and query) */
-#define API_LIMIT_DEFAULT 10    /* ?limit= of the top regions */
+#define API_TARGET_MAX 8192  /* longest request target (path and query) */
+#define API_LIMIT_DEFAULT 10 /* ?limit= of the top regions */
 #define API_LIMIT_MAX 1000
-#define API_HOURS_MAX 8784      /* ?hours= up to a leap year */
-#define API_TIMELINE_MAX 10000  /* windows in one timeline answer */
-#define API_ID_DIGITS_MAX 15    /* region ids up to REDIS_REGION_MAX */
+#define API_HOURS_MAX 8784     /* ?hours= up to a leap year */
+#define API_TIMELINE_MAX 10000 /* windows in one timeline answer */
+#define API_ID_DIGITS_MAX 15   /* region ids up to REDIS_REGION_MAX */
 
 enum api_route {
     API_ROUTE_PAGE,
@@ -53,8 +53,8 @@ struct api_config {
     int redis_timeout_ms;
     const char *const *rank_metrics; /* the metrics ?metric= accepts */
     size_t n_rank_metrics;
-    http_metrics *metrics;           /* request counters; not NULL */
-    const char *metrics_dir;         /* *.prom files merged into /metrics, or NULL */
+    http_metrics *metrics;   /* request counters; not NULL */
+    const char *metrics_dir; /* *.prom files merged into /metrics, or NULL */
     /* Kafka state for /health: "connected" or "error"; NULL when Kafka is
      * not configured. Called from any worker thread. */
     const char *(*kafka_status)(void *arg);
@@ -91,7 +91,7 @@ void api_handle(api_worker *w, const char *method, const char *target, size_t ta
  * live server, and every other valid request gets 503 {"detail":…} (errors
  * such as 404 and 405 stay as they are). The caller closes the connection
  * after the answer. */
-void api_handle_overloaded(api_worker *w, const char *method, const char *target,
-                           size_t target_len, struct api_response *resp);
+void api_handle_overloaded(api_worker *w, const char *method, const char *target, size_t target_len,
+                           struct api_response *resp);
 
 #endif

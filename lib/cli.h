@@ -16,7 +16,9 @@ enum { CLI_OPT_VERSION = 0x1000, CLI_OPT_METRICS_FILE };
 #define CLI_COMMON_OPTIONS                                                                         \
     {"metrics-file", required_argument, NULL, CLI_OPT_METRICS_FILE},                               \
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},                       \
-        {"version", no_argument, NULL, CLI_OPT_VERSION}
+    {                                                                                              \
+        "version", no_argument, NULL, CLI_OPT_VERSION                                              \
+    }
 
 /* Act on c when it is a common option: -q quiets diag_warn(), -h prints
  * usage on stdout and exits 0, --version prints "sp-NAME VERSION" (the name

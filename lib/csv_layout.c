@@ -90,8 +90,8 @@ static bool is_blank(const char *line, size_t len)
 static void fill_broken(csv_record *rec, const char *raw, size_t raw_len, uint64_t line,
                         size_t column, const char *why)
 {
-    *rec = (csv_record){.raw = raw, .raw_len = raw_len, .line = line, .error = why,
-                        .error_column = column};
+    *rec = (csv_record){
+        .raw = raw, .raw_len = raw_len, .line = line, .error = why, .error_column = column};
 }
 
 static void fill_fields(csv_splitter *s, csv_record *rec)
@@ -153,7 +153,8 @@ bool csv_splitter_feed(csv_splitter *s, const char *line, size_t len, uint64_t l
         sb_putc(&s->raw, '\n');
         if (s->raw.len > LINE_MAX_BYTES) {
             reset(s);
-            fill_broken(rec, s->raw.data, LINE_MAX_BYTES, first, SIZE_MAX, "record longer than 1 MiB");
+            fill_broken(rec, s->raw.data, LINE_MAX_BYTES, first, SIZE_MAX,
+                        "record longer than 1 MiB");
             rec->too_long = true;
             return true;
         }
@@ -208,8 +209,8 @@ struct packed_header {
 size_t csv_record_pack(strbuf *arena, const csv_record *rec)
 {
     size_t start = arena->len;
-    struct packed_header h = {rec->line, rec->nfields, rec->raw_len, rec->error, rec->error_column,
-                              rec->too_long};
+    struct packed_header h = {rec->line,  rec->nfields,      rec->raw_len,
+                              rec->error, rec->error_column, rec->too_long};
     sb_append(arena, &h, sizeof h);
     sb_append(arena, rec->raw, rec->raw_len);
     for (size_t i = 0; i < rec->nfields; i++) {
@@ -224,9 +225,14 @@ void csv_record_unpack(const char *p, csv_record *rec, csv_field *fields)
     struct packed_header h;
     memcpy(&h, p, sizeof h);
     p += sizeof h;
-    *rec = (csv_record){.raw = p, .raw_len = h.raw_len, .line = h.line, .error = h.error,
-                        .error_column = h.error_column, .too_long = h.too_long,
-                        .fields = fields, .nfields = h.nfields};
+    *rec = (csv_record){.raw = p,
+                        .raw_len = h.raw_len,
+                        .line = h.line,
+                        .error = h.error,
+                        .error_column = h.error_column,
+                        .too_long = h.too_long,
+                        .fields = fields,
+                        .nfields = h.nfields};
     p += h.raw_len;
     for (size_t i = 0; i < h.nfields; i++) {
         memcpy(&fields[i].len, p, sizeof fields[i].len);
@@ -243,8 +249,8 @@ enum { NYC_PICKUP, NYC_DROPOFF, NYC_LOCATION, NYC_FARE, NYC_DISTANCE, NYC_COLS }
 
 static const char *const v1_names[V1_COLS] = {"trip_id", "region_id", "event_time",
                                               "fare",    "duration",  "distance"};
-static const char *const nyc_tlc_names[NYC_COLS] = {
-    "tpep_pickup_datetime", "tpep_dropoff_datetime", "PULocationID", "fare_amount", "trip_distance"};
+static const char *const nyc_tlc_names[NYC_COLS] = {"tpep_pickup_datetime", "tpep_dropoff_datetime",
+                                                    "PULocationID", "fare_amount", "trip_distance"};
 static const char *const nyc_snake_names[NYC_COLS] = {
     "pickup_datetime", "dropoff_datetime", "pickup_location_id", "fare_amount", "trip_distance"};
 
@@ -257,8 +263,8 @@ static long find_column(const csv_field *names, size_t n, const char *name, size
 }
 
 /* Fill l->col[] and l->names[] when every one of the n names is a column. */
-static bool find_all(csv_layout *l, const csv_field *names, size_t ncols,
-                     const char *const *wanted, size_t n)
+static bool find_all(csv_layout *l, const csv_field *names, size_t ncols, const char *const *wanted,
+                     size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         long c = find_column(names, ncols, wanted[i], strlen(wanted[i]));
@@ -335,7 +341,8 @@ int csv_layout_init(csv_layout *l, const csv_record *header, const char *time_fi
     l->colname_off = malloc((n + 1) * sizeof *l->colname_off);
     if (!l->omit || !l->key_off || !l->colname_off) abort();
     if (l->kind == CSV_LAYOUT_V1)
-        for (size_t i = 0; i < V1_COLS; i++) l->omit[l->col[i]] = true;
+        for (size_t i = 0; i < V1_COLS; i++)
+            l->omit[l->col[i]] = true;
     /* A repeated name would repeat a member: the first column wins. */
     for (size_t i = 1; i < n; i++)
         if (find_column(names, i, names[i].s, names[i].len) >= 0) l->omit[i] = true;
@@ -374,20 +381,23 @@ void csv_layout_free(csv_layout *l)
 const char *csv_layout_name(const csv_layout *l)
 {
     switch (l->kind) {
-    case CSV_LAYOUT_V1: return "StreamPulse v1";
-    case CSV_LAYOUT_NYC: return "NYC TLC";
-    case CSV_LAYOUT_GENERIC: return "generic";
+    case CSV_LAYOUT_V1:
+        return "StreamPulse v1";
+    case CSV_LAYOUT_NYC:
+        return "NYC TLC";
+    case CSV_LAYOUT_GENERIC:
+        return "generic";
     }
     return "?";
 }
 
 /* ---- mapping ------------------------------------------------------------ */
 
-static int fail(struct csv_row_error *err, enum dlq_error type, const char *field,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(struct csv_row_error *err, enum dlq_error type, const char *field, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
 
-static int fail(struct csv_row_error *err, enum dlq_error type, const char *field,
-                const char *fmt, ...)
+static int fail(struct csv_row_error *err, enum dlq_error type, const char *field, const char *fmt,
+                ...)
 {
     err->type = type;
     err->field = field;
@@ -443,7 +453,7 @@ int csv_layout_event_time(const csv_layout *l, const csv_record *rec, int64_t *m
                           struct csv_row_error *err)
 {
     if (check_record(l, rec, err) < 0) return -1;
-    const char *name = l->kind == CSV_LAYOUT_NYC ? l->names[NYC_PICKUP]
+    const char *name = l->kind == CSV_LAYOUT_NYC  ? l->names[NYC_PICKUP]
                        : l->kind == CSV_LAYOUT_V1 ? l->names[V1_EVENT_TIME]
                                                   : l->names[0];
     return parse_time(rec, l->time_col, name, l->kind == CSV_LAYOUT_GENERIC, ms, err);
@@ -588,11 +598,15 @@ int csv_layout_map(const csv_layout *l, const csv_record *rec, const struct csv_
     int64_t t;
     if (csv_layout_event_time(l, rec, &t, err) < 0) return -1;
     switch (l->kind) {
-    case CSV_LAYOUT_V1: map_v1(l, rec, pass, t + pass->shift_ms, out); break;
+    case CSV_LAYOUT_V1:
+        map_v1(l, rec, pass, t + pass->shift_ms, out);
+        break;
     case CSV_LAYOUT_NYC:
         if (map_nyc(l, rec, pass, t, out, err) < 0) return -1;
         break;
-    case CSV_LAYOUT_GENERIC: map_generic(l, rec, pass, t + pass->shift_ms, out); break;
+    case CSV_LAYOUT_GENERIC:
+        map_generic(l, rec, pass, t + pass->shift_ms, out);
+        break;
     }
     *ms = t + pass->shift_ms;
     return 0;

@@ -36,11 +36,11 @@ typedef struct csv_record {
     size_t nfields;
     const char *raw; /* the record's physical line(s), without the last line break */
     size_t raw_len;
-    uint64_t line;     /* physical line number of its first line, from 1 */
-    const char *error; /* NULL, or why the bytes are not a CSV record */
+    uint64_t line;       /* physical line number of its first line, from 1 */
+    const char *error;   /* NULL, or why the bytes are not a CSV record */
     size_t error_column; /* with error: the column (from 0) where the bytes
                           * broke, or SIZE_MAX when no one column did */
-    bool too_long;     /* longer than LINE_MAX_BYTES: raw holds only its start */
+    bool too_long;       /* longer than LINE_MAX_BYTES: raw holds only its start */
 } csv_record;
 
 typedef struct csv_splitter csv_splitter;

@@ -9,9 +9,12 @@
 #include "ndjson.h"
 
 static const char *const error_names[DLQ_ERROR_COUNT] = {
-    [DLQ_CSV_PARSE_ERROR] = "CSV_PARSE_ERROR",   [DLQ_JSON_PARSE_ERROR] = "JSON_PARSE_ERROR",
-    [DLQ_SCHEMA_VIOLATION] = "SCHEMA_VIOLATION", [DLQ_LINE_TOO_LONG] = "LINE_TOO_LONG",
-    [DLQ_LATE_EVENT] = "LATE_EVENT",             [DLQ_FUTURE_EVENT] = "FUTURE_EVENT",
+    [DLQ_CSV_PARSE_ERROR] = "CSV_PARSE_ERROR",
+    [DLQ_JSON_PARSE_ERROR] = "JSON_PARSE_ERROR",
+    [DLQ_SCHEMA_VIOLATION] = "SCHEMA_VIOLATION",
+    [DLQ_LINE_TOO_LONG] = "LINE_TOO_LONG",
+    [DLQ_LATE_EVENT] = "LATE_EVENT",
+    [DLQ_FUTURE_EVENT] = "FUTURE_EVENT",
 };
 
 const char *dlq_error_name(enum dlq_error e)

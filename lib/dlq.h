@@ -45,14 +45,14 @@ struct dlq_source {
 
 struct dlq_record {
     enum dlq_error error;
-    const char *reason;       /* human-readable, names the value and the rule */
-    const char *field;        /* the offending field, or NULL */
-    const char *component;    /* "sp-validate" */
+    const char *reason;    /* human-readable, names the value and the rule */
+    const char *field;     /* the offending field, or NULL */
+    const char *component; /* "sp-validate" */
     struct dlq_source source;
-    const char *original;     /* the input line, without its newline */
+    const char *original; /* the input line, without its newline */
     size_t original_len;
     const char *extra_members; /* pre-formatted members ("\"windowStart\":…"), or NULL */
-    int64_t processed_at_ms;  /* wall clock; 0 means now */
+    int64_t processed_at_ms;   /* wall clock; 0 means now */
 };
 
 /* Append the record as one JSON line, with its '\n', to sb. */

@@ -72,7 +72,8 @@ static int fraction_ms(const char *s, size_t n, size_t *i, int *ms)
         (*i)++;
     }
     if (*i == first) return -1;
-    for (size_t k = *i - first; k < 3; k++) *ms *= 10;
+    for (size_t k = *i - first; k < 3; k++)
+        *ms *= 10;
     return 0;
 }
 
@@ -185,10 +186,12 @@ int duration_parse(const char *s, int64_t *ms)
 int time_or_epoch_parse(const char *s, size_t n, int64_t *epoch_ms)
 {
     size_t i = 0;
-    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
     if (i == 0 || i > 12) return event_time_parse(s, n, epoch_ms);
     int64_t secs = 0;
-    for (size_t k = 0; k < i; k++) secs = secs * 10 + (s[k] - '0');
+    for (size_t k = 0; k < i; k++)
+        secs = secs * 10 + (s[k] - '0');
     int ms = 0;
     if (fraction_ms(s, n, &i, &ms) < 0 || i != n) return event_time_parse(s, n, epoch_ms);
     *epoch_ms = secs * 1000 + ms;

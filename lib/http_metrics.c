@@ -37,8 +37,7 @@ struct http_metrics {
 http_metrics *http_metrics_new(const char *const *route_names, size_t n_routes)
 {
     http_metrics *hm = calloc(1, sizeof *hm + n_routes * sizeof hm->routes[0]);
-    if (hm == NULL)
-        abort();
+    if (hm == NULL) abort();
     hm->route_names = route_names;
     hm->n_routes = n_routes;
     return hm;
@@ -51,10 +50,8 @@ void http_metrics_free(http_metrics *hm)
 
 void http_metrics_observe(http_metrics *hm, size_t route, int status, double seconds)
 {
-    if (route >= hm->n_routes)
-        return;
-    if (status < STATUS_MIN || status >= STATUS_MIN + STATUS_COUNT)
-        status = 500;
+    if (route >= hm->n_routes) return;
+    if (status < STATUS_MIN || status >= STATUS_MIN + STATUS_COUNT) status = 500;
     struct route_metrics *rm = &hm->routes[route];
     atomic_fetch_add_explicit(&rm->by_status[status - STATUS_MIN], 1, memory_order_relaxed);
     size_t b = 0;
@@ -83,8 +80,7 @@ void http_metrics_format(const http_metrics *hm, strbuf *sb)
     for (size_t r = 0; r < hm->n_routes; r++) {
         for (int s = 0; s < STATUS_COUNT; s++) {
             uint64_t n = load(&hm->routes[r].by_status[s]);
-            if (n == 0)
-                continue;
+            if (n == 0) continue;
             sb_printf(sb, "sp_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
                       hm->route_names[r], s + STATUS_MIN, (unsigned long long)n);
         }
@@ -94,8 +90,7 @@ void http_metrics_format(const http_metrics *hm, strbuf *sb)
     for (size_t r = 0; r < hm->n_routes; r++) {
         const struct route_metrics *rm = &hm->routes[r];
         uint64_t count = load(&rm->count);
-        if (count == 0)
-            continue;
+        if (count == 0) continue;
         /* Buckets are cumulative; the count is their total so the +Inf
          * bucket and _count agree even while other threads add. */
         uint64_t cumulative = 0;
@@ -134,8 +129,7 @@ int http_metrics_write_file(const http_metrics *hm, const char *path)
             rc = 0;
         else
             errno = written ? errno : saved;
-        if (rc != 0)
-            unlink(tmp.data);
+        if (rc != 0) unlink(tmp.data);
     }
     sb_free(&text);
     sb_free(&tmp);
@@ -153,15 +147,13 @@ static int is_prom_file(const struct dirent *e)
 static void read_file(strbuf *sb, const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return;
+    if (f == NULL) return;
     char buf[16384];
     size_t n;
     while (sb->len < HTTP_METRICS_FILE_MAX) {
         size_t room = HTTP_METRICS_FILE_MAX - sb->len;
         n = fread(buf, 1, room < sizeof buf ? room : sizeof buf, f);
-        if (n == 0)
-            break;
+        if (n == 0) break;
         sb_append(sb, buf, n);
     }
     fclose(f);
@@ -171,8 +163,7 @@ void http_metrics_merge_dir(prom_merge *pm, const char *dir)
 {
     struct dirent **entries;
     int n = scandir(dir, &entries, is_prom_file, alphasort);
-    if (n < 0)
-        return;
+    if (n < 0) return;
     strbuf path = STRBUF_INIT, text = STRBUF_INIT;
     for (int i = 0; i < n; i++) {
         sb_reset(&path);

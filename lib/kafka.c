@@ -227,8 +227,9 @@ int kafka_checkpoint_offsets(const char *path, const char *topic, kafka_offsets 
     if (opened != 0) return opened;
     char why[256];
     int rc = checkpoint_format_ok(r.head, why, sizeof why);
-    if (rc == 0) rc = offsets_from_partitions(json_object_get(r.head, "partitions"), topic, out, why,
-                                              sizeof why);
+    if (rc == 0)
+        rc = offsets_from_partitions(json_object_get(r.head, "partitions"), topic, out, why,
+                                     sizeof why);
     if (rc < 0) snprintf(err, errlen, "%s: %s", path, why);
     checkpoint_reader_close(&r);
     if (rc < 0) kafka_offsets_free(out);

@@ -52,9 +52,9 @@ int kafka_source_start(kafka_source *c);
  * partition is at its end. */
 void kafka_source_run(kafka_source *c);
 
-/* The one shutdown path: flush, wait for the pipe to drain, store, close out, write the metrics, commit
- * and leave the group (kafka_consumer_close), free c. Returns the exit
- * status: 0, EX_IOERR (output) or EX_UNAVAILABLE (topic gone, fatal error). */
+/* The one shutdown path: flush, wait for the pipe to drain, store, close out, write the metrics,
+ * commit and leave the group (kafka_consumer_close), free c. Returns the exit status: 0, EX_IOERR
+ * (output) or EX_UNAVAILABLE (topic gone, fatal error). */
 int kafka_source_finish(kafka_source *c);
 
 #endif

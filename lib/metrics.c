@@ -69,7 +69,8 @@ static struct metric *lookup(metrics *m, const char *name, const char *labels, c
 {
     for (size_t i = 0; i < m->count; i++) {
         struct metric *x = m->items[i];
-        bool same_labels = (!x->labels && !labels) || (x->labels && labels && !strcmp(x->labels, labels));
+        bool same_labels =
+            (!x->labels && !labels) || (x->labels && labels && !strcmp(x->labels, labels));
         if (!strcmp(x->name, name) && same_labels) return x;
     }
     if (m->count == m->cap) {

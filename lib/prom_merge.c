@@ -20,15 +20,13 @@ struct prom_merge {
 prom_merge *prom_merge_new(void)
 {
     prom_merge *pm = calloc(1, sizeof *pm);
-    if (pm == NULL)
-        abort();
+    if (pm == NULL) abort();
     return pm;
 }
 
 void prom_merge_free(prom_merge *pm)
 {
-    if (pm == NULL)
-        return;
+    if (pm == NULL) return;
     for (size_t i = 0; i < pm->n; i++) {
         free(pm->families[i].name);
         sb_free(&pm->families[i].help);
@@ -50,18 +48,15 @@ static struct family *find_family(prom_merge *pm, const char *name, size_t len)
 static struct family *get_family(prom_merge *pm, const char *name, size_t len)
 {
     struct family *f = find_family(pm, name, len);
-    if (f)
-        return f;
+    if (f) return f;
     if (pm->n == pm->cap) {
         pm->cap = pm->cap ? pm->cap * 2 : 32;
         pm->families = realloc(pm->families, pm->cap * sizeof *pm->families);
-        if (pm->families == NULL)
-            abort();
+        if (pm->families == NULL) abort();
     }
     f = &pm->families[pm->n++];
     f->name = strndup(name, len);
-    if (f->name == NULL)
-        abort();
+    if (f->name == NULL) abort();
     f->help = (strbuf)STRBUF_INIT;
     f->type = (strbuf)STRBUF_INIT;
     f->samples = (strbuf)STRBUF_INIT;
@@ -89,12 +84,10 @@ static struct family *sample_family(prom_merge *pm, const char *name, size_t len
 {
     static const char *const suffixes[] = {"_bucket", "_sum", "_count"};
     struct family *f = find_family(pm, name, len);
-    if (f)
-        return f;
+    if (f) return f;
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         size_t sl = strlen(suffixes[i]);
-        if (len <= sl || memcmp(name + len - sl, suffixes[i], sl) != 0)
-            continue;
+        if (len <= sl || memcmp(name + len - sl, suffixes[i], sl) != 0) continue;
         struct family *base = find_family(pm, name, len - sl);
         if (base && base->type.len > 0 &&
             (strcmp(base->type.data, "histogram") == 0 || strcmp(base->type.data, "summary") == 0))
@@ -107,8 +100,7 @@ static struct family *sample_family(prom_merge *pm, const char *name, size_t len
 static void append_label_value(strbuf *sb, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            sb_putc(sb, '\\');
+        if (*s == '\\' || *s == '"') sb_putc(sb, '\\');
         if (*s == '\n') {
             sb_puts(sb, "\\n");
             continue;
@@ -122,17 +114,14 @@ static void add_comment(prom_merge *pm, const char *line, size_t n)
 {
     bool help = n > 7 && memcmp(line, "# HELP ", 7) == 0;
     bool type = n > 7 && memcmp(line, "# TYPE ", 7) == 0;
-    if (!help && !type)
-        return;
+    if (!help && !type) return;
     const char *name = line + 7;
     size_t rest = n - 7;
     size_t name_len = name_length(name, rest);
-    if (name_len == 0 || (name_len < rest && name[name_len] != ' '))
-        return;
+    if (name_len == 0 || (name_len < rest && name[name_len] != ' ')) return;
     struct family *f = get_family(pm, name, name_len);
     strbuf *field = help ? &f->help : &f->type;
-    if (field->len > 0)
-        return;
+    if (field->len > 0) return;
     const char *text = name + name_len + (name_len < rest);
     sb_append(field, text, (size_t)(line + n - text));
 }
@@ -140,8 +129,7 @@ static void add_comment(prom_merge *pm, const char *line, size_t n)
 static void add_sample(prom_merge *pm, const char *line, size_t n, const char *file_label)
 {
     size_t name_len = name_length(line, n);
-    if (name_len == 0)
-        return;
+    if (name_len == 0) return;
     strbuf *out = &sample_family(pm, line, name_len)->samples;
     if (file_label == NULL) {
         sb_append(out, line, n);
@@ -155,8 +143,7 @@ static void add_sample(prom_merge *pm, const char *line, size_t n, const char *f
     sb_putc(out, '"');
     if (rest < end && *rest == '{') {
         rest++;
-        if (rest < end && *rest != '}')
-            sb_putc(out, ',');
+        if (rest < end && *rest != '}') sb_putc(out, ',');
     } else {
         sb_putc(out, '}');
     }
@@ -171,8 +158,7 @@ void prom_merge_add(prom_merge *pm, const char *text, size_t len, const char *fi
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = nl ? nl : end;
         size_t n = (size_t)(line_end - p);
-        if (n > 0 && p[n - 1] == '\r')
-            n--;
+        if (n > 0 && p[n - 1] == '\r') n--;
         if (n > 0 && p[0] == '#')
             add_comment(pm, p, n);
         else if (n > 0)

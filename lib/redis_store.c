@@ -27,7 +27,8 @@
 static const char SCRIPT_TRIM[] =
     "local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES') "
     "if top[2] then "
-    "  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(top[2]) - tonumber(ARGV[1]))) "
+    "  local floor = tonumber(top[2]) - tonumber(ARGV[1]) "
+    "  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. floor) "
     "end "
     "return 0";
 
@@ -93,7 +94,9 @@ static const char SCRIPT_LATEST_VALUES[] =
     "local values = {} "
     "for i = 1, #ids, 1000 do "
     "  local keys = {} "
-    "  for j = i, math.min(i + 999, #ids) do keys[#keys + 1] = ARGV[1] .. ids[j] .. ARGV[2] .. w end "
+    "  for j = i, math.min(i + 999, #ids) do "
+    "    keys[#keys + 1] = ARGV[1] .. ids[j] .. ARGV[2] .. w "
+    "  end "
     "  for _, v in ipairs(redis.call('MGET', unpack(keys))) do values[#values + 1] = v end "
     "end "
     "return {w, ids, values}";
@@ -147,16 +150,13 @@ void redis_target_default(struct redis_target *t)
 /* Parse the decimal integer s[0..n) within [min, max]. */
 static int parse_int_range(const char *s, size_t n, long min, long max, long *out)
 {
-    if (n == 0 || n > 10)
-        return -1;
+    if (n == 0 || n > 10) return -1;
     long v = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
+        if (s[i] < '0' || s[i] > '9') return -1;
         v = v * 10 + (s[i] - '0');
     }
-    if (v < min || v > max)
-        return -1;
+    if (v < min || v > max) return -1;
     *out = v;
     return 0;
 }
@@ -282,8 +282,7 @@ redisContext *redis_store_connect(const struct redis_target *t, int timeout_ms, 
         goto fail;
     freeReplyObject(reply);
     reply = NULL;
-    if (t->db != 0 && (reply = run_command(c, err, errlen, "SELECT %d", t->db)) == NULL)
-        goto fail;
+    if (t->db != 0 && (reply = run_command(c, err, errlen, "SELECT %d", t->db)) == NULL) goto fail;
     freeReplyObject(reply);
     return c;
 fail:
@@ -326,16 +325,13 @@ struct redis_batch {
 redis_batch *redis_batch_new(int64_t ttl_s, const char *const *rank_metrics, size_t n_rank_metrics)
 {
     redis_batch *b = calloc(1, sizeof *b);
-    if (b == NULL)
-        abort();
+    if (b == NULL) abort();
     b->ttl_s = ttl_s;
     b->rank_metrics = calloc(n_rank_metrics ? n_rank_metrics : 1, sizeof *b->rank_metrics);
-    if (b->rank_metrics == NULL)
-        abort();
+    if (b->rank_metrics == NULL) abort();
     for (size_t i = 0; i < n_rank_metrics; i++) {
         b->rank_metrics[i] = strdup(rank_metrics[i]);
-        if (b->rank_metrics[i] == NULL)
-            abort();
+        if (b->rank_metrics[i] == NULL) abort();
     }
     b->n_rank_metrics = n_rank_metrics;
     return b;
@@ -343,8 +339,7 @@ redis_batch *redis_batch_new(int64_t ttl_s, const char *const *rank_metrics, siz
 
 void redis_batch_free(redis_batch *b)
 {
-    if (b == NULL)
-        return;
+    if (b == NULL) return;
     for (size_t i = 0; i < b->n_rank_metrics; i++)
         free(b->rank_metrics[i]);
     free(b->rank_metrics);
@@ -372,12 +367,10 @@ void redis_batch_clear(redis_batch *b)
 /* Grow *items (of size each) so one more fits. */
 static void *grow(void *items, size_t *cap, size_t n, size_t size)
 {
-    if (n < *cap)
-        return items;
+    if (n < *cap) return items;
     size_t newcap = *cap ? *cap * 2 : 256;
     void *p = realloc(items, newcap * size);
-    if (p == NULL)
-        abort();
+    if (p == NULL) abort();
     *cap = newcap;
     return p;
 }
@@ -421,12 +414,10 @@ static void resp_double(strbuf *sb, double v)
 /* The region id of r, checked: a non-negative decimal integer. */
 static int result_region(const struct window_result *r, int64_t *region)
 {
-    if (r->key_is_string || r->key[0] == '\0' || strlen(r->key) > 15)
-        return -1;
+    if (r->key_is_string || r->key[0] == '\0' || strlen(r->key) > 15) return -1;
     int64_t v = 0;
     for (const char *p = r->key; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
+        if (*p < '0' || *p > '9') return -1;
         v = v * 10 + (*p - '0');
     }
     *region = v;
@@ -467,8 +458,7 @@ int redis_batch_add(redis_batch *b, const struct window_result *r, const char *l
 
     for (size_t m = 0; m < b->n_rank_metrics; m++) {
         double value;
-        if (!window_result_metric(r, b->rank_metrics[m], &value) || !isfinite(value))
-            continue;
+        if (!window_result_metric(r, b->rank_metrics[m], &value) || !isfinite(value)) continue;
         b->ranks = grow(b->ranks, &b->cap_ranks, b->n_ranks, sizeof *b->ranks);
         b->ranks[b->n_ranks++] = (struct rank_entry){start_s, m, b->count, region, value};
     }
@@ -497,10 +487,8 @@ static int cmp_rank(const void *pa, const void *pb)
 {
     const struct rank_entry *a = pa, *b = pb;
     int c = cmp_i64(a->start_s, b->start_s);
-    if (c == 0)
-        c = (a->metric > b->metric) - (a->metric < b->metric);
-    if (c == 0)
-        c = (a->seq > b->seq) - (a->seq < b->seq);
+    if (c == 0) c = (a->metric > b->metric) - (a->metric < b->metric);
+    if (c == 0) c = (a->seq > b->seq) - (a->seq < b->seq);
     return c;
 }
 
@@ -518,13 +506,11 @@ static size_t encode_index_group(redis_batch *b, const struct index_entry *entri
     resp_str(out, "ZADD");
     resp_bulk(out, b->scratch.data, b->scratch.len);
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && entries[i].start_s == entries[i - 1].start_s)
-            continue;
+        if (i > 0 && entries[i].start_s == entries[i - 1].start_s) continue;
         resp_i64(out, entries[i].start_s);
         resp_i64(out, entries[i].start_s);
     }
-    if (b->ttl_s <= 0)
-        return 1;
+    if (b->ttl_s <= 0) return 1;
     resp_array(out, 5);
     resp_str(out, "EVAL");
     resp_str(out, SCRIPT_TRIM);
@@ -563,8 +549,7 @@ static size_t encode_rank_group(redis_batch *b, const struct rank_entry *entries
         resp_double(out, entries[i].value);
         resp_i64(out, entries[i].region);
     }
-    if (b->ttl_s <= 0)
-        return 1;
+    if (b->ttl_s <= 0) return 1;
     resp_array(out, 3);
     resp_str(out, "EXPIRE");
     resp_bulk(out, b->scratch.data, b->scratch.len);
@@ -589,8 +574,7 @@ void redis_batch_encode(const redis_batch *cb, strbuf *out, size_t *n_commands)
         qsort(b->index, b->n_index, sizeof *b->index, cmp_index);
         size_t group = 0;
         for (size_t i = 1; i <= b->n_index; i++) {
-            if (i < b->n_index && b->index[i].region == b->index[group].region)
-                continue;
+            if (i < b->n_index && b->index[i].region == b->index[group].region) continue;
             n += encode_index_group(b, b->index + group, i - group, out);
             group = i;
         }
@@ -650,8 +634,7 @@ int redis_batch_wait(redisContext *c, size_t n_replies, char *err, size_t errlen
     for (size_t i = 0; i < n_replies; i++) {
         void *vreply = NULL;
         if (redisGetReply(c, &vreply) != REDIS_OK) {
-            if (rc == 0)
-                snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "connection lost");
+            if (rc == 0) snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "connection lost");
             return -1;
         }
         redisReply *reply = vreply;
@@ -679,8 +662,7 @@ int redis_batch_wait(redisContext *c, size_t n_replies, char *err, size_t errlen
 int redis_batch_exec(redisContext *c, const redis_batch *b, char *err, size_t errlen)
 {
     size_t n_replies;
-    if (redis_batch_send(c, b, &n_replies, err, errlen) != 0)
-        return -1;
+    if (redis_batch_send(c, b, &n_replies, err, errlen) != 0) return -1;
     return redis_batch_wait(c, n_replies, err, errlen);
 }
 
@@ -690,8 +672,7 @@ int redis_batch_exec(redisContext *c, const redis_batch *b, char *err, size_t er
 static int take_string(redisReply *reply, strbuf *out)
 {
     int found = reply->type == REDIS_REPLY_STRING;
-    if (found)
-        sb_append(out, reply->str, reply->len);
+    if (found) sb_append(out, reply->str, reply->len);
     freeReplyObject(reply);
     return found;
 }
@@ -702,8 +683,8 @@ static int read_newest_before(redisContext *c, int64_t region, const char *max_s
     strbuf index = STRBUF_INIT, prefix = STRBUF_INIT;
     redis_key_index(&index, region);
     key_window_prefix(&prefix, region);
-    redisReply *reply = run_command(c, err, errlen, "EVAL %s 1 %b %b %s", SCRIPT_NEWEST,
-                                    index.data, index.len, prefix.data, prefix.len, max_score);
+    redisReply *reply = run_command(c, err, errlen, "EVAL %s 1 %b %b %s", SCRIPT_NEWEST, index.data,
+                                    index.len, prefix.data, prefix.len, max_score);
     sb_free(&index);
     sb_free(&prefix);
     return reply ? take_string(reply, out) : -1;
@@ -726,15 +707,13 @@ int redis_read_at_or_before(redisContext *c, int64_t region, int64_t at_s, strbu
 static int parse_start(const char *s, size_t n, int64_t *out)
 {
     char buf[32];
-    if (n == 0 || n >= sizeof buf)
-        return -1;
+    if (n == 0 || n >= sizeof buf) return -1;
     memcpy(buf, s, n);
     buf[n] = '\0';
     char *end;
     errno = 0;
     long long v = strtoll(buf, &end, 10);
-    if (errno || *end != '\0')
-        return -1;
+    if (errno || *end != '\0') return -1;
     *out = v;
     return 0;
 }
@@ -746,8 +725,7 @@ int redis_read_newest_start(redisContext *c, int64_t region, int64_t *start_s, c
     redis_key_index(&index, region);
     redisReply *reply = run_command(c, err, errlen, "ZREVRANGE %b 0 0", index.data, index.len);
     sb_free(&index);
-    if (reply == NULL)
-        return -1;
+    if (reply == NULL) return -1;
     int found = reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
                 reply->element[0]->type == REDIS_REPLY_STRING &&
                 parse_start(reply->element[0]->str, reply->element[0]->len, start_s) == 0;
@@ -761,20 +739,17 @@ int redis_read_range(redisContext *c, int64_t region, int64_t from_s, int64_t to
     strbuf index = STRBUF_INIT, prefix = STRBUF_INIT;
     redis_key_index(&index, region);
     key_window_prefix(&prefix, region);
-    redisReply *reply = run_command(
-        c, err, errlen, "EVAL %s 1 %b %b %lld %lld %lld", SCRIPT_RANGE, index.data, index.len,
-        prefix.data, prefix.len, (long long)from_s, (long long)to_s, (long long)max_windows);
+    redisReply *reply = run_command(c, err, errlen, "EVAL %s 1 %b %b %lld %lld %lld", SCRIPT_RANGE,
+                                    index.data, index.len, prefix.data, prefix.len,
+                                    (long long)from_s, (long long)to_s, (long long)max_windows);
     sb_free(&index);
     sb_free(&prefix);
-    if (reply == NULL)
-        return -1;
+    if (reply == NULL) return -1;
     *count = 0;
     for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
         redisReply *v = reply->element[i];
-        if (v->type != REDIS_REPLY_STRING)
-            continue;
-        if (*count > 0)
-            sb_putc(out, ',');
+        if (v->type != REDIS_REPLY_STRING) continue;
+        if (*count > 0) sb_putc(out, ',');
         sb_append(out, v->str, v->len);
         ++*count;
     }
@@ -785,9 +760,9 @@ int redis_read_range(redisContext *c, int64_t region, int64_t from_s, int64_t to
 int redis_read_latest_final(redisContext *c, int64_t *start_s, char *err, size_t errlen)
 {
     redisReply *reply = run_command(c, err, errlen, "GET %s", REDIS_KEY_LATEST);
-    if (reply == NULL)
-        return -1;
-    int found = reply->type == REDIS_REPLY_STRING && parse_start(reply->str, reply->len, start_s) == 0;
+    if (reply == NULL) return -1;
+    int found =
+        reply->type == REDIS_REPLY_STRING && parse_start(reply->str, reply->len, start_s) == 0;
     freeReplyObject(reply);
     return found;
 }
@@ -798,14 +773,12 @@ int redis_read_window_at_or_before(redisContext *c, int64_t at_s, int64_t *start
     redisReply *reply =
         run_command(c, err, errlen, "EVAL %s 1 %s %lld %s %s %s", SCRIPT_WINDOW_AT,
                     REDIS_KEY_REGIONS, (long long)at_s, INDEX_PREFIX, INDEX_SUFFIX, WINDOW_INFIX);
-    if (reply == NULL)
-        return -1;
+    if (reply == NULL) return -1;
     int found = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
                 reply->element[0]->type == REDIS_REPLY_STRING &&
                 reply->element[1]->type == REDIS_REPLY_STRING &&
                 parse_start(reply->element[0]->str, reply->element[0]->len, start_s) == 0;
-    if (found)
-        sb_append(out, reply->element[1]->str, reply->element[1]->len);
+    if (found) sb_append(out, reply->element[1]->str, reply->element[1]->len);
     freeReplyObject(reply);
     return found;
 }
@@ -813,32 +786,28 @@ int redis_read_window_at_or_before(redisContext *c, int64_t at_s, int64_t *start
 /* True when s[0..n) is a region id as the sink writes it. */
 static bool is_region_member(const char *s, size_t n)
 {
-    if (n == 0 || n > 15)
-        return false;
+    if (n == 0 || n > 15) return false;
     for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
+        if (s[i] < '0' || s[i] > '9') return false;
     return true;
 }
 
-int redis_read_top(redisContext *c, int64_t start_s, const char *metric, size_t limit,
-                   strbuf *out, char *err, size_t errlen)
+int redis_read_top(redisContext *c, int64_t start_s, const char *metric, size_t limit, strbuf *out,
+                   char *err, size_t errlen)
 {
     strbuf key = STRBUF_INIT;
     redis_key_rank(&key, start_s, metric);
     redisReply *reply = run_command(c, err, errlen, "ZREVRANGE %b 0 %lld WITHSCORES", key.data,
                                     key.len, (long long)(limit > 0 ? limit - 1 : 0));
     sb_free(&key);
-    if (reply == NULL)
-        return -1;
+    if (reply == NULL) return -1;
     size_t written = 0;
     for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements; i += 2) {
         redisReply *member = reply->element[i], *score = reply->element[i + 1];
         if (member->type != REDIS_REPLY_STRING || score->type != REDIS_REPLY_STRING ||
             !is_region_member(member->str, member->len))
             continue;
-        if (written++ > 0)
-            sb_putc(out, ',');
+        if (written++ > 0) sb_putc(out, ',');
         sb_puts(out, "{\"regionId\":");
         sb_append(out, member->str, member->len);
         sb_puts(out, ",\"value\":");
@@ -852,11 +821,9 @@ int redis_read_top(redisContext *c, int64_t start_s, const char *metric, size_t 
 int redis_read_ping(redisContext *c, char *err, size_t errlen)
 {
     redisReply *reply = run_command(c, err, errlen, "PING");
-    if (reply == NULL)
-        return -1;
+    if (reply == NULL) return -1;
     int ok = reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "PONG") == 0;
-    if (!ok)
-        snprintf(err, errlen, "unexpected reply to PING");
+    if (!ok) snprintf(err, errlen, "unexpected reply to PING");
     freeReplyObject(reply);
     return ok ? 1 : -1;
 }
@@ -864,10 +831,10 @@ int redis_read_ping(redisContext *c, char *err, size_t errlen)
 int redis_read_latest_values(redisContext *c, int64_t *start_s, redis_value_fn each, void *arg,
                              char *err, size_t errlen)
 {
-    redisReply *reply = run_command(c, err, errlen, "EVAL %s 2 %s %s %s %s", SCRIPT_LATEST_VALUES,
-                                    REDIS_KEY_LATEST, REDIS_KEY_REGIONS, INDEX_PREFIX, WINDOW_INFIX);
-    if (reply == NULL)
-        return -1;
+    redisReply *reply =
+        run_command(c, err, errlen, "EVAL %s 2 %s %s %s %s", SCRIPT_LATEST_VALUES, REDIS_KEY_LATEST,
+                    REDIS_KEY_REGIONS, INDEX_PREFIX, WINDOW_INFIX);
+    if (reply == NULL) return -1;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
         reply->element[0]->type != REDIS_REPLY_STRING ||
         parse_start(reply->element[0]->str, reply->element[0]->len, start_s) != 0) {
@@ -881,9 +848,8 @@ int redis_read_latest_values(redisContext *c, int64_t *start_s, redis_value_fn e
         if (id->type != REDIS_REPLY_STRING || !is_region_member(id->str, id->len) ||
             parse_start(id->str, id->len, &region) != 0)
             continue;
-        const redisReply *v = values->type == REDIS_REPLY_ARRAY && i < values->elements
-                                  ? values->element[i]
-                                  : NULL;
+        const redisReply *v =
+            values->type == REDIS_REPLY_ARRAY && i < values->elements ? values->element[i] : NULL;
         bool has_value = v && v->type == REDIS_REPLY_STRING;
         each(arg, region, has_value ? v->str : NULL, has_value ? v->len : 0);
     }

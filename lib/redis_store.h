@@ -163,8 +163,8 @@ int redis_read_window_at_or_before(redisContext *c, int64_t at_s, int64_t *start
 
 /* The top limit regions of the window's rank by metric, highest first, as
  * JSON objects {"regionId":N,"value":V} separated by commas, appended to out. */
-int redis_read_top(redisContext *c, int64_t start_s, const char *metric, size_t limit,
-                   strbuf *out, char *err, size_t errlen);
+int redis_read_top(redisContext *c, int64_t start_s, const char *metric, size_t limit, strbuf *out,
+                   char *err, size_t errlen);
 
 /* Called once per region id: json[0..len) its value at the window asked
  * for, or json NULL when the region has none there. */

@@ -23,18 +23,18 @@ struct replay_input {
     char *const *paths;
     size_t n;
     const char *time_field;
-    uint64_t pass;       /* how many times the inputs were rewound */
-    off_t stdin_start;   /* where a seekable stdin started, to go back to */
-    size_t cur;          /* the input being read */
-    int fd;              /* its descriptor, while lr is set */
-    line_reader *lr;     /* NULL between inputs */
-    bool header_done;    /* its header was read */
+    uint64_t pass;     /* how many times the inputs were rewound */
+    off_t stdin_start; /* where a seekable stdin started, to go back to */
+    size_t cur;        /* the input being read */
+    int fd;            /* its descriptor, while lr is set */
+    line_reader *lr;   /* NULL between inputs */
+    bool header_done;  /* its header was read */
     csv_splitter *splitter;
     csv_layout *layouts; /* one per input, kept for --sort */
     bool *layout_ready;
-    uint64_t total;      /* bytes in all inputs; 0 when unknown */
-    uint64_t done;       /* bytes of the lines returned on this pass (the
-                          * reader's own count runs ahead by its buffer) */
+    uint64_t total; /* bytes in all inputs; 0 when unknown */
+    uint64_t done;  /* bytes of the lines returned on this pass (the
+                     * reader's own count runs ahead by its buffer) */
     char error[512];
 };
 
@@ -187,8 +187,10 @@ enum replay_read replay_input_next(replay_input *in, csv_record *rec, const csv_
             if (!open_quote) continue;
             break;
         }
-        case LINE_IDLE: return REPLAY_IDLE;
-        case LINE_STOPPED: return REPLAY_STOPPED;
+        case LINE_IDLE:
+            return REPLAY_IDLE;
+        case LINE_STOPPED:
+            return REPLAY_STOPPED;
         case LINE_ERROR:
             snprintf(in->error, sizeof in->error, "%s: %s", display_name(in->paths[idx]),
                      strerror(errno));
@@ -389,6 +391,7 @@ void replay_progress_format(strbuf *sb, uint64_t rows, double rows_per_s, int64_
         event_time_format(event_ms, text);
         sb_printf(sb, ", event time %s", text);
     }
-    if (total) sb_printf(sb, ", %llu%%", (unsigned long long)(done >= total ? 100 : done * 100 / total));
+    if (total)
+        sb_printf(sb, ", %llu%%", (unsigned long long)(done >= total ? 100 : done * 100 / total));
     sb_puts(sb, "\033[K");
 }

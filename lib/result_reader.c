@@ -23,8 +23,7 @@ static void skip_space(struct scan *s)
 static bool take(struct scan *s, char c)
 {
     skip_space(s);
-    if (s->p == s->end || *s->p != c)
-        return false;
+    if (s->p == s->end || *s->p != c) return false;
     s->p++;
     return true;
 }
@@ -32,17 +31,14 @@ static bool take(struct scan *s, char c)
 /* A string of printable ASCII without escapes: its body in *str, *n. */
 static bool plain_string(struct scan *s, const char **str, size_t *n)
 {
-    if (!take(s, '"'))
-        return false;
+    if (!take(s, '"')) return false;
     const char *start = s->p;
     while (s->p < s->end && *s->p != '"') {
         unsigned char c = (unsigned char)*s->p;
-        if (c < 0x20 || c > 0x7e || c == '\\')
-            return false;
+        if (c < 0x20 || c > 0x7e || c == '\\') return false;
         s->p++;
     }
-    if (s->p == s->end)
-        return false;
+    if (s->p == s->end) return false;
     *str = start;
     *n = (size_t)(s->p - start);
     s->p++;
@@ -58,8 +54,7 @@ static bool number_token(struct scan *s, const char **num, size_t *n, bool *inte
         s->p++;
     *num = start;
     *n = (size_t)(s->p - start);
-    if (*n == 0 || *n > 40 || !ndjson_is_number(start, *n))
-        return false;
+    if (*n == 0 || *n > 40 || !ndjson_is_number(start, *n)) return false;
     *integral = memchr(start, '.', *n) == NULL && memchr(start, 'e', *n) == NULL &&
                 memchr(start, 'E', *n) == NULL;
     return true;
@@ -69,16 +64,14 @@ static bool literal(struct scan *s, const char *word)
 {
     size_t n = strlen(word);
     skip_space(s);
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-        return false;
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0) return false;
     s->p += n;
     return true;
 }
 
 static bool copy_name(char *dst, size_t cap, const char *src, size_t n)
 {
-    if (n >= cap)
-        return false;
+    if (n >= cap) return false;
     memcpy(dst, src, n);
     dst[n] = '\0';
     return true;
@@ -94,11 +87,9 @@ static bool metric_value(struct scan *s, double *value)
     const char *num;
     size_t n;
     bool integral;
-    if (!number_token(s, &num, &n, &integral))
-        return false;
+    if (!number_token(s, &num, &n, &integral)) return false;
     /* an integer jansson might refuse as too big: leave it to jansson */
-    if (integral && n > 18)
-        return false;
+    if (integral && n > 18) return false;
     char buf[48];
     memcpy(buf, num, n);
     buf[n] = '\0';
@@ -112,8 +103,7 @@ static bool key_value(struct scan *s, struct window_result *r)
     const char *num;
     size_t n;
     bool integral;
-    if (!number_token(s, &num, &n, &integral) || !integral || num[0] == '-' || n > 18)
-        return false;
+    if (!number_token(s, &num, &n, &integral) || !integral || num[0] == '-' || n > 18) return false;
     return copy_name(r->key, sizeof r->key, num, n);
 }
 
@@ -129,8 +119,7 @@ static bool seen_before(const char *const *names, const size_t *lens, size_t cou
                         const char *name, size_t n)
 {
     for (size_t i = 0; i < count; i++)
-        if (lens[i] == n && memcmp(names[i], name, n) == 0)
-            return true;
+        if (lens[i] == n && memcmp(names[i], name, n) == 0) return true;
     return false;
 }
 
@@ -143,8 +132,7 @@ int result_reader_fast(const char *line, size_t len, struct window_result *r)
     size_t lens[MAX_MEMBERS], count = 0;
     bool have_start = false, have_end = false;
     memset(r, 0, sizeof *r);
-    if (!take(&s, '{'))
-        return -1;
+    if (!take(&s, '{')) return -1;
     do {
         const char *name;
         size_t n;
@@ -168,12 +156,10 @@ int result_reader_fast(const char *line, size_t len, struct window_result *r)
                  copy_name(m->name, sizeof m->name, name, n) && metric_value(&s, &m->value);
             r->n_metrics += ok;
         }
-        if (!ok)
-            return -1;
+        if (!ok) return -1;
         count++;
     } while (take(&s, ','));
-    if (!take(&s, '}'))
-        return -1;
+    if (!take(&s, '}')) return -1;
     skip_space(&s);
     return s.p == s.end && have_start && have_end ? 0 : -1;
 }
@@ -181,7 +167,6 @@ int result_reader_fast(const char *line, size_t len, struct window_result *r)
 int result_reader_parse(const char *line, size_t len, struct window_result *r, char *err,
                         size_t errlen)
 {
-    if (result_reader_fast(line, len, r) == 0)
-        return 0;
+    if (result_reader_fast(line, len, r) == 0) return 0;
     return window_result_parse(line, len, r, err, errlen);
 }

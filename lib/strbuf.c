@@ -24,7 +24,8 @@ char *sb_reserve(strbuf *sb, size_t n)
 {
     if (sb->len + n + 1 > sb->cap) {
         size_t cap = sb->cap ? sb->cap : 256;
-        while (cap < sb->len + n + 1) cap *= 2;
+        while (cap < sb->len + n + 1)
+            cap *= 2;
         char *p = realloc(sb->data, cap);
         if (!p) abort();
         sb->data = p;

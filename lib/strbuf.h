@@ -16,7 +16,10 @@ typedef struct strbuf {
 } strbuf;
 
 /* An empty buffer; no allocation until the first append. */
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Release the memory and leave an empty buffer. */
 void sb_free(strbuf *sb);

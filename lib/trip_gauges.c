@@ -11,8 +11,8 @@
 
 /* The result fields exported, in the order of the families below. */
 enum field { F_TRIPS, F_FARE, F_DISTANCE, F_P50, F_P95, F_P99, F_COUNT };
-static const char *const field_names[F_COUNT] = {
-    "tripCount", "avgFare", "totalDistance", "p50Duration", "p95Duration", "p99Duration"};
+static const char *const field_names[F_COUNT] = {"tripCount",   "avgFare",     "totalDistance",
+                                                 "p50Duration", "p95Duration", "p99Duration"};
 
 struct region_values {
     int64_t region;
@@ -29,15 +29,13 @@ struct trip_gauges {
 trip_gauges *trip_gauges_new(void)
 {
     trip_gauges *tg = calloc(1, sizeof *tg);
-    if (tg == NULL)
-        abort();
+    if (tg == NULL) abort();
     return tg;
 }
 
 void trip_gauges_free(trip_gauges *tg)
 {
-    if (tg == NULL)
-        return;
+    if (tg == NULL) return;
     free(tg->regions);
     free(tg);
 }
@@ -48,20 +46,18 @@ void trip_gauges_add(void *arg, int64_t region, const char *json, size_t len)
     if (tg->n == tg->cap) {
         tg->cap = tg->cap ? tg->cap * 2 : 64;
         tg->regions = realloc(tg->regions, tg->cap * sizeof *tg->regions);
-        if (tg->regions == NULL)
-            abort();
+        if (tg->regions == NULL) abort();
     }
     struct region_values *rv = &tg->regions[tg->n++];
     memset(rv, 0, sizeof *rv);
     rv->region = region;
     struct window_result r;
     char err[128];
-    if (json == NULL || window_result_parse(json, len, &r, err, sizeof err) != 0)
-        return;
+    if (json == NULL || window_result_parse(json, len, &r, err, sizeof err) != 0) return;
     rv->has_window = true;
     for (int f = 0; f < F_COUNT; f++)
-        rv->has[f] = window_result_metric(&r, field_names[f], &rv->value[f]) &&
-                     !isnan(rv->value[f]);
+        rv->has[f] =
+            window_result_metric(&r, field_names[f], &rv->value[f]) && !isnan(rv->value[f]);
 }
 
 static int by_region(const void *a, const void *b)
@@ -95,11 +91,9 @@ static void append_region_samples(strbuf *out, const trip_gauges *tg, const char
         const struct region_values *rv = &tg->regions[i];
         /* "trips per minute" stays true for a quiet region: 0, not absent */
         bool zero_trips = f == F_TRIPS && !rv->has_window;
-        if (!rv->has[f] && !zero_trips)
-            continue;
+        if (!rv->has[f] && !zero_trips) continue;
         sb_printf(out, "%s{region_id=\"%lld\"", name, (long long)rv->region);
-        if (quantile)
-            sb_printf(out, ",quantile=\"%s\"", quantile);
+        if (quantile) sb_printf(out, ",quantile=\"%s\"", quantile);
         sb_puts(out, "} ");
         append_value(out, zero_trips ? 0 : rv->value[f]);
     }
@@ -108,8 +102,7 @@ static void append_region_samples(strbuf *out, const trip_gauges *tg, const char
 void trip_gauges_format(trip_gauges *tg, int64_t start_s, strbuf *out)
 {
     /* sorted in place: the order is part of the output, not of the state */
-    if (tg->n > 0)
-        qsort(tg->regions, tg->n, sizeof *tg->regions, by_region);
+    if (tg->n > 0) qsort(tg->regions, tg->n, sizeof *tg->regions, by_region);
     /* Types as `promtool check metrics` wants them for these names, which
      * the Trips dashboard fixes: quantile labels belong to a summary (one
      * without _sum and _count is valid), and the _count suffix to a
@@ -118,9 +111,11 @@ void trip_gauges_format(trip_gauges *tg, int64_t start_s, strbuf *out)
     append_header(out, "sp_window_start_timestamp_seconds", "gauge",
                   "Start of the newest final window (epoch seconds, event time).");
     sb_printf(out, "sp_window_start_timestamp_seconds %lld\n", (long long)start_s);
-    append_header(out, "sp_window_trip_count", "untyped", "Trips of the region in the newest final window.");
+    append_header(out, "sp_window_trip_count", "untyped",
+                  "Trips of the region in the newest final window.");
     append_region_samples(out, tg, "sp_window_trip_count", F_TRIPS, NULL);
-    append_header(out, "sp_window_avg_fare", "gauge", "Average fare of the region in the newest final window.");
+    append_header(out, "sp_window_avg_fare", "gauge",
+                  "Average fare of the region in the newest final window.");
     append_region_samples(out, tg, "sp_window_avg_fare", F_FARE, NULL);
     append_header(out, "sp_window_total_distance", "gauge",
                   "Distance travelled in the region in the newest final window.");

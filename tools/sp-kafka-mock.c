@@ -94,7 +94,7 @@ static int parse_topic(char *arg, struct topic_spec *spec)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-        static const struct option longopts[] = {
+    static const struct option longopts[] = {
         {"brokers", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},
         CLI_COMMON_OPTIONS,
@@ -119,8 +119,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
             opt->n_topics++;
             break;
         default:
-            if (cli_common_option(c, optarg, usage, &opt->metrics_file))
-                break;
+            if (cli_common_option(c, optarg, usage, &opt->metrics_file)) break;
             usage(stderr);
             exit(EX_USAGE);
         }

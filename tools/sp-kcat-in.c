@@ -90,7 +90,7 @@ static void finish_options(struct options *opt)
             usage_error("-o with -G takes beginning, end or stored");
         kafka_conf_set_or_exit(opt->conf, "group.id", opt->group);
         kafka_conf_set_or_exit(opt->conf, "auto.offset.reset",
-                        opt->offset == RD_KAFKA_OFFSET_END ? "latest" : "earliest");
+                               opt->offset == RD_KAFKA_OFFSET_END ? "latest" : "earliest");
     } else {
         /* librdkafka's assign() wants a group id even when no group is
          * joined; nothing is committed under it. */
@@ -162,8 +162,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
                 diag_fatal(EX_USAGE, "-X %s", why);
             break;
         default:
-            if (cli_common_option(c, optarg, usage, &opt->metrics_file))
-                break;
+            if (cli_common_option(c, optarg, usage, &opt->metrics_file)) break;
             usage(stderr);
             exit(EX_USAGE);
         }

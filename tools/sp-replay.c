@@ -57,15 +57,24 @@ struct options {
     size_t ninputs;
 };
 
-enum { OPT_SPEED = 256, OPT_RATE, OPT_SORT, OPT_SKIP, OPT_LIMIT, OPT_LOOP, OPT_TIME_FIELD,
-       OPT_DLQ };
+enum {
+    OPT_SPEED = 256,
+    OPT_RATE,
+    OPT_SORT,
+    OPT_SKIP,
+    OPT_LIMIT,
+    OPT_LOOP,
+    OPT_TIME_FIELD,
+    OPT_DLQ
+};
 
 static uint64_t parse_count(const char *name, const char *s)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || *s == '-') diag_fatal(EX_USAGE, "%s: not a row count: %s", name, s);
+    if (errno || end == s || *end || *s == '-')
+        diag_fatal(EX_USAGE, "%s: not a row count: %s", name, s);
     return v;
 }
 
@@ -100,16 +109,28 @@ static void parse_options(int argc, char **argv, struct options *o)
                 diag_fatal(EX_USAGE, "--rate: want rows per second above 0, not %s", optarg);
             break;
         }
-        case OPT_SORT: o->sort = true; break;
-        case OPT_SKIP: o->skip = parse_count("--skip", optarg); break;
-        case OPT_LIMIT: o->limit = parse_count("--limit", optarg); break;
-        case OPT_LOOP: o->loop = true; break;
-        case OPT_TIME_FIELD: o->time_field = optarg; break;
-        case OPT_DLQ: o->dlq_path = optarg; break;
-        case ':': diag_fatal(EX_USAGE, "%s needs a value (see --help)", argv[optind - 1]);
+        case OPT_SORT:
+            o->sort = true;
+            break;
+        case OPT_SKIP:
+            o->skip = parse_count("--skip", optarg);
+            break;
+        case OPT_LIMIT:
+            o->limit = parse_count("--limit", optarg);
+            break;
+        case OPT_LOOP:
+            o->loop = true;
+            break;
+        case OPT_TIME_FIELD:
+            o->time_field = optarg;
+            break;
+        case OPT_DLQ:
+            o->dlq_path = optarg;
+            break;
+        case ':':
+            diag_fatal(EX_USAGE, "%s needs a value (see --help)", argv[optind - 1]);
         default:
-            if (cli_common_option(c, optarg, usage, &o->metrics_path))
-                break;
+            if (cli_common_option(c, optarg, usage, &o->metrics_path)) break;
             if (optopt) diag_fatal(EX_USAGE, "unknown option -%c (see --help)", optopt);
             diag_fatal(EX_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }
@@ -129,11 +150,11 @@ struct run {
     uint64_t *dlq_total[DLQ_ERROR_COUNT];
     replay_pacer pacer;
     replay_count count;
-    replay_span span;  /* event times of the first pass, for --loop */
-    strbuf record;     /* the event or DLQ record being sent */
-    bool progress;     /* stderr is a terminal */
+    replay_span span; /* event times of the first pass, for --loop */
+    strbuf record;    /* the event or DLQ record being sent */
+    bool progress;    /* stderr is a terminal */
     int64_t started_ms, progress_ms;
-    int64_t newest_ms; /* event-time clock of the progress line */
+    int64_t newest_ms;    /* event-time clock of the progress line */
     uint64_t done, total; /* how far through the pass, for the progress line */
     int exit_code;
     bool stop; /* end of the run: limit reached, signal, write failure */
@@ -274,12 +295,19 @@ static void stream_pass(struct run *r, const struct csv_pass *pass)
         enum replay_read st = replay_input_next(r->in, &rec, &layout, timeout);
         replay_input_progress(r->in, &r->done, &r->total);
         switch (st) {
-        case REPLAY_ROW: replay_row(r, &rec, layout, pass); break;
-        case REPLAY_IDLE: idle(r); break;
+        case REPLAY_ROW:
+            replay_row(r, &rec, layout, pass);
+            break;
+        case REPLAY_IDLE:
+            idle(r);
+            break;
         case REPLAY_END:
-        case REPLAY_STOPPED: return;
+        case REPLAY_STOPPED:
+            return;
         case REPLAY_BAD_HEADER:
-        case REPLAY_IO_ERROR: input_failed(r, st); return;
+        case REPLAY_IO_ERROR:
+            input_failed(r, st);
+            return;
         }
     }
 }
@@ -325,8 +353,10 @@ static void replay_all(struct run *r)
     replay_sorted *rs = r->opt->sort ? read_all(r) : NULL;
     struct csv_pass pass = {0, 0};
     while (!r->stop && sp_running) {
-        if (rs) sorted_pass(r, rs, &pass);
-        else stream_pass(r, &pass);
+        if (rs)
+            sorted_pass(r, rs, &pass);
+        else
+            stream_pass(r, &pass);
         /* A pass without a single event would loop for ever doing nothing. */
         if (!r->opt->loop || r->stop || !sp_running || !r->span.any) break;
         pass.number++;
@@ -353,7 +383,8 @@ int main(int argc, char **argv)
     struct run r = {.opt = &opt, .exit_code = EX_OK, .newest_ms = INT64_MIN};
     r.in = replay_input_new(opt.inputs, opt.ninputs, opt.time_field);
     const char *bad;
-    if (replay_input_prepare(r.in, &bad) < 0) diag_fatal(EX_NOINPUT, "%s: %s", bad, strerror(errno));
+    if (replay_input_prepare(r.in, &bad) < 0)
+        diag_fatal(EX_NOINPUT, "%s: %s", bad, strerror(errno));
     if (opt.loop && !opt.sort && !replay_input_rewindable(r.in))
         diag_fatal(EX_USAGE, "--loop reads the input again: give a file, or add --sort");
     replay_input_progress(r.in, &r.done, &r.total);
@@ -380,7 +411,8 @@ int main(int argc, char **argv)
     if (out_close(r.out) < 0 && errno != EPIPE && r.exit_code == EX_OK) r.exit_code = EX_IOERR;
     if (out_close(r.dlq) < 0 && errno != EPIPE && r.exit_code == EX_OK) r.exit_code = EX_IOERR;
     if (r.dlq_fd != STDERR_FILENO) close(r.dlq_fd);
-    if (metrics_write(r.metrics) < 0) diag_warn("--metrics-file %s: %s", opt.metrics_path, strerror(errno));
+    if (metrics_write(r.metrics) < 0)
+        diag_warn("--metrics-file %s: %s", opt.metrics_path, strerror(errno));
     if (r.progress && !diag_quiet) {
         show_progress(&r, true);
         if (write(STDERR_FILENO, "\n", 1) < 0) r.progress = false;

@@ -149,8 +149,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
             cfg->kafka_brokers = optarg;
             break;
         default:
-            if (cli_common_option(c, optarg, usage, &cfg->metrics_path))
-                break;
+            if (cli_common_option(c, optarg, usage, &cfg->metrics_path)) break;
             usage(stderr);
             exit(EX_USAGE);
         }
@@ -183,8 +182,7 @@ static struct addrinfo *resolve_listen(const char *listen)
     struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai;
     int rc = getaddrinfo(hostlen ? host : NULL, colon + 1, &hints, &ai);
-    if (rc != 0)
-        diag_fatal(EX_USAGE, "bad --listen '%s': %s", listen, gai_strerror(rc));
+    if (rc != 0) diag_fatal(EX_USAGE, "bad --listen '%s': %s", listen, gai_strerror(rc));
     return ai;
 }
 
@@ -194,8 +192,7 @@ static const char *kafka_status(void *arg)
 {
     const struct rd_kafka_metadata *md;
     rd_kafka_resp_err_t err = rd_kafka_metadata(arg, 0, NULL, &md, KAFKA_TIMEOUT_MS);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return "error";
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return "error";
     int brokers = md->broker_cnt;
     rd_kafka_metadata_destroy(md);
     return brokers > 0 ? "connected" : "error";
@@ -210,8 +207,7 @@ static rd_kafka_t *kafka_open(const char *brokers)
     if (kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err) != 0)
         diag_fatal(EX_USAGE, "bad --kafka '%s': %s", brokers, err);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (rk == NULL)
-        diag_fatal(EX_UNAVAILABLE, "cannot create a Kafka client: %s", err);
+    if (rk == NULL) diag_fatal(EX_UNAVAILABLE, "cannot create a Kafka client: %s", err);
     return rk;
 }
 
@@ -305,8 +301,7 @@ static void *remember_target(void *cls, const char *uri, struct MHD_Connection *
     (void)conn;
     size_t n = strlen(uri);
     struct request_state *rs = malloc(sizeof *rs + n + 1);
-    if (rs == NULL)
-        abort();
+    if (rs == NULL) abort();
     rs->headers_seen = false;
     rs->target_len = n;
     memcpy(rs->target, uri, n + 1);
@@ -324,16 +319,14 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **req_cls,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     (void)url;
     (void)version;
     (void)upload_data;
     struct request_state *rs = *req_cls;
-    if (rs == NULL)
-        return MHD_NO;
+    if (rs == NULL) return MHD_NO;
     /* Answer only once the whole request is in (the first call comes right
      * after the headers; answering then would make libmicrohttpd close the
      * connection instead of keeping it alive). A body is read and dropped:
@@ -361,16 +354,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     size_t len = resp.body.len;
     char *body = resp.body.data;
     resp.body = (strbuf)STRBUF_INIT;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, body ? body : "", body ? MHD_RESPMEM_MUST_FREE
-                                                                    : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body ? body : "", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (r == NULL) {
         free(body);
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
-    if (resp.allow)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp.allow);
+    if (resp.allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp.allow);
     if (overflow) /* frees its place for a connection under the limit */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp.status, r);
@@ -410,22 +401,16 @@ int main(int argc, char **argv)
     struct connection_limits limits;
     connection_limits_init(&limits, cfg.max_connections, cfg.threads);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
-    if (addr->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+    if (addr->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_Daemon *daemon = MHD_start_daemon(
-        flags, 0, accept_connection, &limits, on_request, &api,
-        MHD_OPTION_SOCK_ADDR, addr->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
-        MHD_OPTION_CONNECTION_LIMIT, limits.accepted + cfg.threads,
-        MHD_OPTION_NOTIFY_CONNECTION, count_connection, &limits,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg.timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-        MHD_OPTION_URI_LOG_CALLBACK, remember_target, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-        MHD_OPTION_END);
-    if (daemon == NULL)
-        diag_fatal(EX_UNAVAILABLE, "cannot listen on %s", cfg.listen);
+        flags, 0, accept_connection, &limits, on_request, &api, MHD_OPTION_SOCK_ADDR, addr->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+        limits.accepted + cfg.threads, MHD_OPTION_NOTIFY_CONNECTION, count_connection, &limits,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+        MHD_OPTION_URI_LOG_CALLBACK, remember_target, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+        request_done, NULL, MHD_OPTION_END);
+    if (daemon == NULL) diag_fatal(EX_UNAVAILABLE, "cannot listen on %s", cfg.listen);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     diag_warn("listening on %s (port %u), %u threads", cfg.listen, info ? info->port : 0,
               cfg.threads);
@@ -442,8 +427,7 @@ int main(int argc, char **argv)
     MHD_stop_daemon(daemon); /* joins the pool; each thread frees its worker */
     write_metrics_file(hm, cfg.metrics_path);
     pthread_key_delete(worker_key);
-    if (kafka)
-        rd_kafka_destroy(kafka);
+    if (kafka) rd_kafka_destroy(kafka);
     http_metrics_free(hm);
     freeaddrinfo(addr);
     return 0;

@@ -92,8 +92,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
             fputs(schema_default_text(), stdout);
             exit(EX_OK);
         default:
-            if (cli_common_option(c, optarg, usage, &opt->metrics_file))
-                break;
+            if (cli_common_option(c, optarg, usage, &opt->metrics_file)) break;
             usage(stderr);
             exit(EX_USAGE);
         }

@@ -23,8 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.metrics = metrics;
         worker = api_worker_new(&cfg);
     }
-    if (size == 0)
-        return 0;
+    if (size == 0) return 0;
     const char *method = methods[data[0] % 4];
     /* the target as a C string, as libmicrohttpd hands it over */
     char *target = malloc(size);
@@ -33,10 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct api_response resp;
     api_response_init(&resp);
     api_handle(worker, method, target, strlen(target), &resp);
-    if (resp.status < 200 || resp.status > 599 || resp.body.len == 0)
-        abort();
-    if (resp.status != 200 && resp.body.data[0] != '{')
-        abort();
+    if (resp.status < 200 || resp.status > 599 || resp.body.len == 0) abort();
+    if (resp.status != 200 && resp.body.data[0] != '{') abort();
     api_response_free(&resp);
     free(target);
     return 0;

@@ -39,7 +39,8 @@ static void check_pack_round_trip(const csv_record *rec)
 
 static bool beyond_jansson(const char *why)
 {
-    return strstr(why, "too big") || strstr(why, "overflow") || strstr(why, "NUL byte in object key");
+    return strstr(why, "too big") || strstr(why, "overflow") ||
+           strstr(why, "NUL byte in object key");
 }
 
 static void check_mapping(const csv_layout *layout, const csv_record *rec, uint64_t pass_no)
@@ -53,7 +54,8 @@ static void check_mapping(const csv_layout *layout, const csv_record *rec, uint6
         sb_free(&out);
         return;
     }
-    if (out.len == 0 || out.data[out.len - 1] != '\n' || memchr(out.data, '\n', out.len) != out.data + out.len - 1)
+    if (out.len == 0 || out.data[out.len - 1] != '\n' ||
+        memchr(out.data, '\n', out.len) != out.data + out.len - 1)
         abort();
     if (!utf8_valid(out.data, out.len)) abort();
     json_error_t jerr;
@@ -87,8 +89,9 @@ static void handle(struct state *st, const csv_record *rec)
         time_field[rec->fields[0].len] = '\0';
     }
     char why[256] = "";
-    st->have_layout = csv_layout_init(&st->layout, rec, st->time_field_from_header ? time_field : NULL,
-                                      "fuzz", why, sizeof why) == 0;
+    st->have_layout =
+        csv_layout_init(&st->layout, rec, st->time_field_from_header ? time_field : NULL, "fuzz",
+                        why, sizeof why) == 0;
     if (!st->have_layout && why[0] == '\0') abort();
 }
 

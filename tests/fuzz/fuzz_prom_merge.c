@@ -20,8 +20,7 @@ static size_t count_samples(const char *text, size_t n)
 {
     size_t count = 0;
     for (size_t i = 0; i < n; i++)
-        if ((i == 0 || text[i - 1] == '\n') && is_name_start(text[i]))
-            count++;
+        if ((i == 0 || text[i - 1] == '\n') && is_name_start(text[i])) count++;
     return count;
 }
 
@@ -41,17 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     prom_merge_free(pm);
 
     size_t samples = count_samples(text, first) + count_samples(second, second_len);
-    if (count_samples(out.data ? out.data : "", out.len) != samples)
-        abort();
-    if (out.len > 0 && out.data[out.len - 1] != '\n')
-        abort();
+    if (count_samples(out.data ? out.data : "", out.len) != samples) abort();
+    if (out.len > 0 && out.data[out.len - 1] != '\n') abort();
     /* every comment is a HELP or TYPE line, each once per family */
     for (size_t i = 0; i < out.len; i++) {
-        if ((i > 0 && out.data[i - 1] != '\n') || out.data[i] != '#')
-            continue;
+        if ((i > 0 && out.data[i - 1] != '\n') || out.data[i] != '#') continue;
         const char *line = out.data + i;
-        if (strncmp(line, "# HELP ", 7) != 0 && strncmp(line, "# TYPE ", 7) != 0)
-            abort();
+        if (strncmp(line, "# HELP ", 7) != 0 && strncmp(line, "# TYPE ", 7) != 0) abort();
         const char *name = line + 7;
         size_t name_len = strcspn(name, " \n");
         for (size_t j = 0; j < i; j++) {

@@ -37,7 +37,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int slow_rc = window_result_parse(line, size, &slow, err, sizeof err);
     if (result_reader_fast(line, size, &fast) == 0 && (slow_rc != 0 || !same_result(&fast, &slow)))
         abort();
-    if (result_reader_parse(line, size, &both, err, sizeof err) != slow_rc)
-        abort();
+    if (result_reader_parse(line, size, &both, err, sizeof err) != slow_rc) abort();
     return 0;
 }

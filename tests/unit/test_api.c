@@ -43,8 +43,7 @@ static int status_of(const char *method, const char *target)
     do {                                                                                           \
         const char *t_ = (target);                                                                 \
         int got_ = status_of(method, t_);                                                          \
-        if (got_ != (want))                                                                        \
-            fprintf(stderr, "%s %s\n", method, t_);                                                \
+        if (got_ != (want)) fprintf(stderr, "%s %s\n", method, t_);                                \
         CHECK_INT(got_, want);                                                                     \
     } while (0)
 
@@ -56,7 +55,8 @@ TEST(routes_reach_redis_when_valid)
     CHECK_STATUS("GET", "/metrics/region/5?at=1756627200.5&unknown=x", 503);
     CHECK_STATUS("GET", "/metrics/timeline/5", 503);
     CHECK_STATUS("GET", "/metrics/timeline/5?hours=2.5", 503);
-    CHECK_STATUS("GET", "/metrics/timeline/5?from=2025-08-31T08:00:00Z&to=2025-08-31T08:00:00Z", 503);
+    CHECK_STATUS("GET", "/metrics/timeline/5?from=2025-08-31T08:00:00Z&to=2025-08-31T08:00:00Z",
+                 503);
     CHECK_STATUS("GET", "/metrics/timeline/5?from=2025-08-31+08:00:00", 503);
     CHECK_STATUS("GET", "/metrics/regions/top", 503);
     CHECK_STATUS("GET", "/metrics/regions/top?metric=avgFare&limit=1000", 503);

@@ -175,8 +175,8 @@ static void split(struct parsed *p, const char *line)
     if (!csv_splitter_feed(p->s, line, strlen(line), 2, &p->rec)) p->rec.error = "no record";
 }
 
-static int layout_from(csv_layout *l, const char *header, const char *time_field,
-                       char *err, size_t errlen)
+static int layout_from(csv_layout *l, const char *header, const char *time_field, char *err,
+                       size_t errlen)
 {
     struct parsed h = {0};
     split(&h, header);
@@ -186,8 +186,8 @@ static int layout_from(csv_layout *l, const char *header, const char *time_field
 }
 
 /* Map line with l; returns the event text (static) or the reason. */
-static const char *map_line(const csv_layout *l, const char *line, uint64_t pass_no,
-                            int64_t shift, struct csv_row_error *err, int64_t *ms)
+static const char *map_line(const csv_layout *l, const char *line, uint64_t pass_no, int64_t shift,
+                            struct csv_row_error *err, int64_t *ms)
 {
     static strbuf out = STRBUF_INIT;
     struct parsed p = {0};
@@ -204,23 +204,29 @@ TEST(recognises_headers)
     csv_layout l;
     char err[256];
     CHECK_INT(layout_from(&l, "trip_id,region_id,event_time,fare,duration,distance", NULL, err,
-                          sizeof err), 0);
+                          sizeof err),
+              0);
     CHECK_INT(l.kind, CSV_LAYOUT_V1);
     csv_layout_free(&l);
     CHECK_INT(layout_from(&l, "\xEF\xBB\xBFtrip_id,region_id,event_time,fare,duration,distance",
-                          NULL, err, sizeof err), 0);
+                          NULL, err, sizeof err),
+              0);
     CHECK_INT(l.kind, CSV_LAYOUT_V1);
     csv_layout_free(&l);
-    CHECK_INT(layout_from(&l, "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,"
-                              "trip_distance,RatecodeID,store_and_fwd_flag,PULocationID,DOLocationID,"
-                              "payment_type,fare_amount,extra",
-                          NULL, err, sizeof err), 0);
+    CHECK_INT(layout_from(&l,
+                          "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,"
+                          "trip_distance,RatecodeID,store_and_fwd_flag,PULocationID,DOLocationID,"
+                          "payment_type,fare_amount,extra",
+                          NULL, err, sizeof err),
+              0);
     CHECK_INT(l.kind, CSV_LAYOUT_NYC);
     CHECK_STR(csv_layout_name(&l), "NYC TLC");
     csv_layout_free(&l);
-    CHECK_INT(layout_from(&l, "vendor_id,pickup_datetime,dropoff_datetime,trip_distance,"
-                              "pickup_location_id,fare_amount",
-                          NULL, err, sizeof err), 0);
+    CHECK_INT(layout_from(&l,
+                          "vendor_id,pickup_datetime,dropoff_datetime,trip_distance,"
+                          "pickup_location_id,fare_amount",
+                          NULL, err, sizeof err),
+              0);
     CHECK_INT(l.kind, CSV_LAYOUT_NYC);
     csv_layout_free(&l);
     CHECK_INT(layout_from(&l, "a,when,b", "when", err, sizeof err), 0);
@@ -255,11 +261,13 @@ TEST(maps_v1_rows)
     struct csv_row_error e;
     int64_t ms;
     /* Columns out of order, and one extra that passes through. */
-    CHECK_INT(layout_from(&l, "region_id,trip_id,event_time,fare,duration,distance,note", NULL,
-                          err, sizeof err), 0);
-    CHECK_STR(map_line(&l, "5,trip_000001,2025-08-31T08:00:02Z,73.79,2113,23.0,hi", 0, 0, &e, &ms),
-              "{\"trip_id\":\"trip_000001\",\"region_id\":5,\"event_time\":\"2025-08-31T08:00:02Z\","
-              "\"fare\":73.79,\"duration\":2113,\"distance\":23.0,\"note\":\"hi\"}\n");
+    CHECK_INT(layout_from(&l, "region_id,trip_id,event_time,fare,duration,distance,note", NULL, err,
+                          sizeof err),
+              0);
+    CHECK_STR(
+        map_line(&l, "5,trip_000001,2025-08-31T08:00:02Z,73.79,2113,23.0,hi", 0, 0, &e, &ms),
+        "{\"trip_id\":\"trip_000001\",\"region_id\":5,\"event_time\":\"2025-08-31T08:00:02Z\","
+        "\"fare\":73.79,\"duration\":2113,\"distance\":23.0,\"note\":\"hi\"}\n");
     CHECK_INT(ms, 1756627202000);
     /* Text stays text, empty becomes null, no range checks. */
     CHECK_STR(map_line(&l, "abc,,2025-08-31 08:00:02,-1,,1e3,", 0, 0, &e, &ms),
@@ -283,7 +291,8 @@ TEST(v1_rows_that_are_not_events)
     struct csv_row_error e;
     int64_t ms;
     CHECK_INT(layout_from(&l, "trip_id,region_id,event_time,fare,duration,distance", NULL, err,
-                          sizeof err), 0);
+                          sizeof err),
+              0);
     map_line(&l, "t1,5,,1,60,1", 0, 0, &e, &ms);
     CHECK_INT(e.type, DLQ_CSV_PARSE_ERROR);
     CHECK_STR(e.field, "event_time");
@@ -312,16 +321,19 @@ TEST(maps_nyc_rows)
     char err[256];
     struct csv_row_error e;
     int64_t ms;
-    CHECK_INT(layout_from(&l, "vendor_id,pickup_datetime,dropoff_datetime,passenger_count,"
-                              "trip_distance,pickup_location_id,fare_amount",
-                          NULL, err, sizeof err), 0);
-    CHECK_STR(map_line(&l, "1,2019-01-15 03:36:12,2019-01-15 03:42:19,1,1.0,230,6.5", 0, 0, &e, &ms),
-              "{\"trip_id\":\"trips:2\",\"region_id\":230,\"event_time\":\"2019-01-15T03:36:12Z\","
-              "\"fare\":6.5,\"duration\":367,\"distance\":1.0}\n");
-    CHECK_STR(map_line(&l, "1,2019-01-15 03:36:12,2019-01-15 03:42:19,1,1.0,230,6.5", 1, 60000, &e,
-                       &ms),
-              "{\"trip_id\":\"trips:2#1\",\"region_id\":230,\"event_time\":\"2019-01-15T03:37:12Z\","
-              "\"fare\":6.5,\"duration\":367,\"distance\":1.0}\n");
+    CHECK_INT(layout_from(&l,
+                          "vendor_id,pickup_datetime,dropoff_datetime,passenger_count,"
+                          "trip_distance,pickup_location_id,fare_amount",
+                          NULL, err, sizeof err),
+              0);
+    CHECK_STR(
+        map_line(&l, "1,2019-01-15 03:36:12,2019-01-15 03:42:19,1,1.0,230,6.5", 0, 0, &e, &ms),
+        "{\"trip_id\":\"trips:2\",\"region_id\":230,\"event_time\":\"2019-01-15T03:36:12Z\","
+        "\"fare\":6.5,\"duration\":367,\"distance\":1.0}\n");
+    CHECK_STR(
+        map_line(&l, "1,2019-01-15 03:36:12,2019-01-15 03:42:19,1,1.0,230,6.5", 1, 60000, &e, &ms),
+        "{\"trip_id\":\"trips:2#1\",\"region_id\":230,\"event_time\":\"2019-01-15T03:37:12Z\","
+        "\"fare\":6.5,\"duration\":367,\"distance\":1.0}\n");
     /* Dropoff before pickup: a negative duration, for sp-validate to judge. */
     CHECK_STR(map_line(&l, "1,2019-01-15 03:36:12,2019-01-15 03:36:00,1,0,,-2.5", 0, 0, &e, &ms),
               "{\"trip_id\":\"trips:2\",\"region_id\":null,\"event_time\":\"2019-01-15T03:36:12Z\","

@@ -68,9 +68,12 @@ TEST(invalid_utf8_goes_base64)
 {
     strbuf sb = STRBUF_INIT;
     const char bytes[] = "{\"trip_id\":\"\xff\xfe\"}";
-    struct dlq_record rec = {.error = DLQ_JSON_PARSE_ERROR, .reason = "not UTF-8",
-                             .component = "sp-validate", .source = {.line = 1},
-                             .original = bytes, .original_len = sizeof bytes - 1};
+    struct dlq_record rec = {.error = DLQ_JSON_PARSE_ERROR,
+                             .reason = "not UTF-8",
+                             .component = "sp-validate",
+                             .source = {.line = 1},
+                             .original = bytes,
+                             .original_len = sizeof bytes - 1};
     json_t *v = format_and_load(&rec, &sb);
     CHECK(json_object_get(v, "original") == NULL);
     /* base64 of the 17 bytes, computed with: printf '{"trip_id":"\xff\xfe"}' | base64 */
@@ -85,9 +88,12 @@ TEST(long_original_is_truncated)
     size_t n = DLQ_ORIGINAL_MAX * 3;
     char *big = malloc(n);
     memset(big, 'a', n);
-    struct dlq_record rec = {.error = DLQ_LINE_TOO_LONG, .reason = "too long",
-                             .component = "sp-validate", .source = {.line = 2},
-                             .original = big, .original_len = n};
+    struct dlq_record rec = {.error = DLQ_LINE_TOO_LONG,
+                             .reason = "too long",
+                             .component = "sp-validate",
+                             .source = {.line = 2},
+                             .original = big,
+                             .original_len = n};
     json_t *v = format_and_load(&rec, &sb);
     CHECK_INT(json_string_length(json_object_get(v, "original")), DLQ_ORIGINAL_MAX);
     CHECK(json_is_true(json_object_get(v, "original_truncated")));

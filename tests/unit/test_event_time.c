@@ -13,7 +13,8 @@ static int64_t parse(const char *s)
     return ms;
 }
 
-/* python3 -c 'import datetime as d;print(int(d.datetime(2025,8,31,8,0,2,tzinfo=d.timezone.utc).timestamp()*1000))' */
+/* python3 -c 'import datetime as
+ * d;print(int(d.datetime(2025,8,31,8,0,2,tzinfo=d.timezone.utc).timestamp()*1000))' */
 TEST(parses_rfc3339_utc)
 {
     CHECK_INT(parse("2025-08-31T08:00:02Z"), 1756627202000LL);

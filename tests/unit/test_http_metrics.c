@@ -14,8 +14,7 @@ static int has_line(const strbuf *sb, const char *line)
 {
     size_t n = strlen(line);
     for (const char *p = sb->data; (p = strstr(p, line)) != NULL; p++)
-        if ((p == sb->data || p[-1] == '\n') && p[n] == '\n')
-            return 1;
+        if ((p == sb->data || p[-1] == '\n') && p[n] == '\n') return 1;
     return 0;
 }
 
@@ -74,7 +73,7 @@ TEST(directory_prom_files_in_name_order_labelled_by_file)
 {
     char dir[] = "/tmp/test_http_metrics.XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    write_file(dir, "b.prom", "b_total 2");        /* no newline at the end */
+    write_file(dir, "b.prom", "b_total 2"); /* no newline at the end */
     write_file(dir, "a.prom", "a_total 1\n");
     write_file(dir, "c.txt", "c_total 3\n");        /* not *.prom */
     write_file(dir, ".hidden.prom", "h_total 4\n"); /* a half-written temp file */
@@ -99,8 +98,7 @@ TEST(directory_prom_files_in_name_order_labelled_by_file)
     FILE *f = fopen(path, "r");
     char first[128] = "";
     CHECK(f != NULL && fgets(first, sizeof first, f) != NULL);
-    if (f)
-        fclose(f);
+    if (f) fclose(f);
     CHECK(strncmp(first, "# HELP sp_http_requests_total", 29) == 0);
     http_metrics_free(hm);
     const char *names[] = {"a.prom", "b.prom", "c.txt", ".hidden.prom", "out.prom"};

@@ -12,7 +12,8 @@ TEST(counters_and_gauges_format)
 {
     metrics *m = metrics_new("sp-test", NULL);
     uint64_t *in = metrics_counter(m, "sp_events_in_total", NULL, "Lines read.");
-    uint64_t *dlq_a = metrics_counter(m, "sp_dlq_total", "error_type=\"SCHEMA_VIOLATION\"", "DLQ records.");
+    uint64_t *dlq_a =
+        metrics_counter(m, "sp_dlq_total", "error_type=\"SCHEMA_VIOLATION\"", "DLQ records.");
     double *lag = metrics_gauge(m, "sp_watermark_lag_seconds", NULL, "Lag.");
     uint64_t *dlq_b = metrics_counter(m, "sp_dlq_total", "error_type=\"JSON_PARSE_ERROR\"", NULL);
     CHECK(metrics_counter(m, "sp_events_in_total", NULL, NULL) == in);
@@ -22,7 +23,8 @@ TEST(counters_and_gauges_format)
     *lag = 1.5;
     strbuf sb = STRBUF_INIT;
     metrics_format(m, &sb);
-    CHECK(strstr(sb.data, "# TYPE sp_events_in_total counter\nsp_events_in_total{tool=\"sp-test\"} 10\n"));
+    CHECK(strstr(sb.data,
+                 "# TYPE sp_events_in_total counter\nsp_events_in_total{tool=\"sp-test\"} 10\n"));
     /* both samples of sp_dlq_total adjacent under one TYPE line */
     CHECK(strstr(sb.data, "# TYPE sp_dlq_total counter\n"
                           "sp_dlq_total{tool=\"sp-test\",error_type=\"SCHEMA_VIOLATION\"} 3\n"
@@ -30,7 +32,8 @@ TEST(counters_and_gauges_format)
     CHECK(strstr(sb.data, "sp_watermark_lag_seconds{tool=\"sp-test\"} 1.5\n"));
     const char *t = sb.data;
     int type_lines = 0;
-    while ((t = strstr(t, "# TYPE sp_dlq_total"))) type_lines++, t++;
+    while ((t = strstr(t, "# TYPE sp_dlq_total")))
+        type_lines++, t++;
     CHECK_INT(type_lines, 1);
     sb_free(&sb);
     metrics_free(m);

@@ -36,8 +36,14 @@ TEST(escapes_strings)
 TEST(invalid_utf8_becomes_replacement)
 {
     strbuf sb = STRBUF_INIT;
-    ndjson_append_string(&sb, "a\xff" "b\xc3", 4);
-    CHECK(string_reads_back(&sb, "a\xef\xbf\xbd" "b\xef\xbf\xbd", 8));
+    ndjson_append_string(&sb,
+                         "a\xff"
+                         "b\xc3",
+                         4);
+    CHECK(string_reads_back(&sb,
+                            "a\xef\xbf\xbd"
+                            "b\xef\xbf\xbd",
+                            8));
     sb_free(&sb);
 }
 
@@ -103,7 +109,8 @@ TEST(base64_vectors)
 TEST(strbuf_basics)
 {
     strbuf sb = STRBUF_INIT;
-    for (int i = 0; i < 1000; i++) sb_putc(&sb, 'x');
+    for (int i = 0; i < 1000; i++)
+        sb_putc(&sb, 'x');
     CHECK_INT(sb.len, 1000);
     CHECK_INT(strlen(sb.data), 1000);
     sb_reset(&sb);

@@ -59,9 +59,9 @@ TEST(url_parts_and_defaults)
 
 TEST(bad_urls_are_refused)
 {
-    const char *bad[] = {"http://h",        "redis:/h",         "redis://h:0",
-                         "redis://h:65536", "redis://h:6x",     "redis://h:",
-                         "redis://h/x",     "redis://h/-1",     "redis://h/99999999999"};
+    const char *bad[] = {
+        "http://h",   "redis:/h",    "redis://h:0",  "redis://h:65536",      "redis://h:6x",
+        "redis://h:", "redis://h/x", "redis://h/-1", "redis://h/99999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct redis_target t;
         char err[128] = "";
@@ -109,25 +109,20 @@ static int parse_resp(const char *p, size_t n, struct command *cmds, int max)
     const char *end = p + n;
     int count = 0;
     while (p < end) {
-        if (count == max || *p != '*')
-            return -1;
+        if (count == max || *p != '*') return -1;
         char *q;
         long argc = strtol(p + 1, &q, 10);
-        if (q[0] != '\r' || q[1] != '\n' || argc < 1 || argc > 64)
-            return -1;
+        if (q[0] != '\r' || q[1] != '\n' || argc < 1 || argc > 64) return -1;
         p = q + 2;
         struct command *c = &cmds[count++];
         c->argc = (size_t)argc;
         for (long i = 0; i < argc; i++) {
-            if (*p != '$')
-                return -1;
+            if (*p != '$') return -1;
             long len = strtol(p + 1, &q, 10);
-            if (q[0] != '\r' || q[1] != '\n' || len < 0 || q + 2 + len + 2 > end)
-                return -1;
+            if (q[0] != '\r' || q[1] != '\n' || len < 0 || q + 2 + len + 2 > end) return -1;
             c->argv[i] = strndup(q + 2, (size_t)len);
             p = q + 2 + len;
-            if (p[0] != '\r' || p[1] != '\n')
-                return -1;
+            if (p[0] != '\r' || p[1] != '\n') return -1;
             p += 2;
         }
     }
@@ -153,12 +148,10 @@ static const struct command *find(const struct command *cmds, int n, const char 
                                   const char *key)
 {
     for (int i = 0; i < n; i++) {
-        if (strcmp(cmds[i].argv[0], name) != 0)
-            continue;
+        if (strcmp(cmds[i].argv[0], name) != 0) continue;
         /* EVAL name script numkeys key... */
         const char *k = strcmp(name, "EVAL") == 0 ? cmds[i].argv[3] : cmds[i].argv[1];
-        if (key == NULL || strcmp(k, key) == 0)
-            return &cmds[i];
+        if (key == NULL || strcmp(k, key) == 0) return &cmds[i];
     }
     return NULL;
 }
@@ -215,8 +208,7 @@ TEST(batch_merges_updates_per_key_in_one_transaction)
     }
     const struct command *trim = find(cmds, n, "EVAL", "region:2:windows");
     CHECK(trim != NULL);
-    if (trim)
-        CHECK_STR(trim->argv[4], "3600");
+    if (trim) CHECK_STR(trim->argv[4], "3600");
     CHECK(find(cmds, n, "ZADD", "region:1:windows") != NULL);
     CHECK(find(cmds, n, "EVAL", "region:1:windows") != NULL);
 
@@ -240,8 +232,7 @@ TEST(batch_merges_updates_per_key_in_one_transaction)
     }
     z = find(cmds, n, "ZADD", "window:1756627200:rank:avgFare");
     CHECK(z != NULL);
-    if (z)
-        CHECK(atof(z->argv[4]) == 12.25);
+    if (z) CHECK(atof(z->argv[4]) == 12.25);
     CHECK(find(cmds, n, "EXPIRE", "window:1756627260:rank:avgFare") != NULL);
     CHECK_INT(count_named(cmds, n, "ZADD"), 4 + 2);
     CHECK_INT(count_named(cmds, n, "EXPIRE"), 4);
@@ -249,8 +240,7 @@ TEST(batch_merges_updates_per_key_in_one_transaction)
     /* sp:latest_window: the newest FINAL start (minute 1 was provisional) */
     const struct command *latest = find(cmds, n, "EVAL", "sp:latest_window");
     CHECK(latest != NULL);
-    if (latest)
-        CHECK_STR(latest->argv[4], "1756627200");
+    if (latest) CHECK_STR(latest->argv[4], "1756627200");
 
     free_commands(cmds, n);
     redis_batch_clear(b);
@@ -274,8 +264,7 @@ TEST(ttl_zero_means_no_expiry_and_provisional_only_means_no_latest)
     CHECK_INT(n, (long long)n_commands);
     const struct command *set = find(cmds, n, "SET", NULL);
     CHECK(set != NULL);
-    if (set)
-        CHECK_INT(set->argc, 3);
+    if (set) CHECK_INT(set->argc, 3);
     CHECK_INT(count_named(cmds, n, "EXPIRE"), 0);
     CHECK(find(cmds, n, "EVAL", "sp:latest_window") == NULL);
     CHECK(find(cmds, n, "ZADD", "region:3:windows") != NULL);
@@ -289,9 +278,12 @@ TEST(results_without_a_region_id_are_refused)
 {
     redis_batch *b = redis_batch_new(60, NULL, 0);
     const char *bad[] = {
-        "{\"regionId\":-4,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
-        "{\"regionId\":\"north\",\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
-        "{\"regionId\":1234567890123456,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
+        "{\"regionId\":-4,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:"
+        "01:00Z\"}",
+        "{\"regionId\":\"north\",\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-"
+        "31T08:01:00Z\"}",
+        "{\"regionId\":1234567890123456,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":"
+        "\"2025-08-31T08:01:00Z\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct window_result r;

@@ -57,7 +57,7 @@ TEST(speed_and_rate_together_take_the_later)
     replay_pacer p;
     replay_pacer_init(&p, 1, 10);
     CHECK_INT(replay_pacer_delay(&p, true, 0, 0), 0);
-    CHECK_INT(replay_pacer_delay(&p, true, 10, 0), 100); /* the rate is slower */
+    CHECK_INT(replay_pacer_delay(&p, true, 10, 0), 100);      /* the rate is slower */
     CHECK_INT(replay_pacer_delay(&p, true, 2000, 100), 1900); /* the gap is longer */
 }
 
@@ -96,13 +96,15 @@ TEST(skip_and_limit)
 {
     replay_count c = {.skip = 2, .limit = 3};
     int sent = 0;
-    for (int i = 0; i < 10 && !replay_count_done(&c); i++) sent += replay_count_take(&c);
+    for (int i = 0; i < 10 && !replay_count_done(&c); i++)
+        sent += replay_count_take(&c);
     CHECK_INT(sent, 3);
     CHECK_INT(c.seen, 5);
     replay_count none = {.limit = 0};
     CHECK(replay_count_done(&none));
     replay_count unlimited = {.limit = UINT64_MAX};
-    for (int i = 0; i < 100; i++) replay_count_take(&unlimited);
+    for (int i = 0; i < 100; i++)
+        replay_count_take(&unlimited);
     CHECK(!replay_count_done(&unlimited));
     CHECK_INT(unlimited.sent, 100);
 }
@@ -127,7 +129,8 @@ TEST(sorted_store_is_stable)
         const csv_layout *l;
         replay_sorted_get(rs, i, &rec, &l);
         snprintf(line, sizeof line, "row%d", want[i]);
-        CHECK(rec.fields[0].len == strlen(line) && memcmp(rec.fields[0].s, line, rec.fields[0].len) == 0);
+        CHECK(rec.fields[0].len == strlen(line) &&
+              memcmp(rec.fields[0].s, line, rec.fields[0].len) == 0);
         CHECK_INT(rec.line, want[i] + 2);
         CHECK(l == &dummy);
     }
@@ -140,7 +143,8 @@ TEST(progress_line)
     diag_init("sp-replay");
     strbuf sb = STRBUF_INIT;
     replay_progress_format(&sb, 1234, 99.6, 1756627202000, 1, 4);
-    CHECK_STR(sb.data, "\rsp-replay: 1234 rows, 100 rows/s, event time 2025-08-31T08:00:02Z, 25%\033[K");
+    CHECK_STR(sb.data,
+              "\rsp-replay: 1234 rows, 100 rows/s, event time 2025-08-31T08:00:02Z, 25%\033[K");
     sb_reset(&sb);
     replay_progress_format(&sb, 0, 0, INT64_MIN, 5, 0);
     CHECK_STR(sb.data, "\rsp-replay: 0 rows, 0 rows/s\033[K");

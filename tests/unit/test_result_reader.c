@@ -7,7 +7,8 @@
 #include "unit.h"
 
 static const char SPEC_LINE[] =
-    "{\"regionId\":5,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\","
+    "{\"regionId\":5,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
+    "00Z\","
     "\"tripCount\":12,\"avgFare\":41.2,\"totalDistance\":130.4,\"avgDuration\":1800.5,"
     "\"p50Duration\":1700,\"p95Duration\":2900,\"p99Duration\":3100,\"final\":true}";
 
@@ -48,17 +49,27 @@ TEST(null_metrics_and_whitespace)
 TEST(unusual_lines_go_to_jansson)
 {
     const char *lines[] = {
-        "{\"regionId\":\"north\",\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
-        "{\"regionId\":-1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00\\u005a\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\",\"a\":1,\"a\":2}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\",\"n\":1234567890123456789012}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\",\"n\":1e999}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\",\"n\":[1]}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\"} x",
+        "{\"regionId\":\"north\",\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-"
+        "31T08:01:00Z\"}",
+        "{\"regionId\":-1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:"
+        "01:00Z\"}",
+        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00\\u005a\",\"windowEnd\":\"2025-08-"
+        "31T08:01:00Z\"}",
+        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
+        "00Z\",\"a\":1,\"a\":2}",
+        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
+        "00Z\",\"n\":1234567890123456789012}",
+        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
+        "00Z\",\"n\":1e999}",
+        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
+        "00Z\",\"n\":[1]}",
+        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
+        "00Z\"} x",
         "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\"}",
-        "{\"regionId\":01,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
-        "{\"r\\u00e9gion\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\"}",
+        "{\"regionId\":01,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:"
+        "01:00Z\"}",
+        "{\"r\\u00e9gion\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-"
+        "31T08:01:00Z\"}",
         "",
         "{}",
     };

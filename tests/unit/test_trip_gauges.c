@@ -10,8 +10,7 @@ static int has_line(const strbuf *sb, const char *line)
 {
     size_t n = strlen(line);
     for (const char *p = sb->data; p && (p = strstr(p, line)) != NULL; p++)
-        if ((p == sb->data || p[-1] == '\n') && p[n] == '\n')
-            return 1;
+        if ((p == sb->data || p[-1] == '\n') && p[n] == '\n') return 1;
     return 0;
 }
 
@@ -23,15 +22,17 @@ static void add(trip_gauges *tg, int64_t region, const char *json)
 TEST(gauges_of_the_window)
 {
     trip_gauges *tg = trip_gauges_new();
-    add(tg, 7, "{\"regionId\":7,\"windowStart\":\"2019-01-01T00:00:00Z\","
-               "\"windowEnd\":\"2019-01-01T00:01:00Z\",\"tripCount\":3,\"avgFare\":12.5,"
-               "\"totalDistance\":9.25,\"p50Duration\":300,\"p95Duration\":600,"
-               "\"p99Duration\":610.5,\"final\":true}");
+    add(tg, 7,
+        "{\"regionId\":7,\"windowStart\":\"2019-01-01T00:00:00Z\","
+        "\"windowEnd\":\"2019-01-01T00:01:00Z\",\"tripCount\":3,\"avgFare\":12.5,"
+        "\"totalDistance\":9.25,\"p50Duration\":300,\"p95Duration\":600,"
+        "\"p99Duration\":610.5,\"final\":true}");
     add(tg, 4, NULL);
     add(tg, 5, "not a result");
-    add(tg, 6, "{\"regionId\":6,\"windowStart\":\"2019-01-01T00:00:00Z\","
-               "\"windowEnd\":\"2019-01-01T00:01:00Z\",\"tripCount\":1,\"avgFare\":null,"
-               "\"final\":true}");
+    add(tg, 6,
+        "{\"regionId\":6,\"windowStart\":\"2019-01-01T00:00:00Z\","
+        "\"windowEnd\":\"2019-01-01T00:01:00Z\",\"tripCount\":1,\"avgFare\":null,"
+        "\"final\":true}");
     strbuf sb = STRBUF_INIT;
     trip_gauges_format(tg, 1546300800, &sb);
     CHECK(has_line(&sb, "# TYPE sp_window_trip_count untyped"));

@@ -88,8 +88,9 @@ static int run_once(const struct window_run_options *o, const char *input, const
     return code;
 }
 
-#define EV(region, time) \
-    "{\"region_id\":" #region ",\"event_time\":\"" time "\",\"fare\":10,\"duration\":60,\"distance\":1}\n"
+#define EV(region, time)                                                                           \
+    "{\"region_id\":" #region ",\"event_time\":\"" time                                            \
+    "\",\"fare\":10,\"duration\":60,\"distance\":1}\n"
 
 TEST(end_of_input_checkpoints_open_windows_then_closes_them)
 {

@@ -26,7 +26,7 @@ static int unit_passed, unit_failed, unit_current_failed;
     do {                                                                                           \
         const char *g_ = (got), *w_ = (want);                                                      \
         if (g_ == NULL || strcmp(g_, w_) != 0) {                                                   \
-            fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n", __FILE__, __LINE__,              \
+            fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n", __FILE__, __LINE__,                \
                     g_ ? g_ : "(null)", w_);                                                       \
             unit_current_failed = 1;                                                               \
         }                                                                                          \
