@@ -168,7 +168,7 @@ void checkpoint_start(strbuf *sb, const char *config, uint64_t records,
 
 void checkpoint_finish(strbuf *sb)
 {
-    sb_puts(sb, "}\n");
+    sb_putc(sb, '}');
 }
 
 json_t *checkpoint_read(const char *path, bool *missing, char *err, size_t errlen)
@@ -314,7 +314,10 @@ int checkpoint_format_ok(const json_t *doc, char *err, size_t errlen)
         return -1;
     }
     if (!json_is_integer(version) || json_integer_value(version) != CHECKPOINT_VERSION) {
-        snprintf(err, errlen, "checkpoint version is not %d", CHECKPOINT_VERSION);
+        snprintf(err, errlen,
+                 "checkpoint version is not %d (one written by an older sp-window: remove it "
+                 "to start over)",
+                 CHECKPOINT_VERSION);
         return -1;
     }
     return 0;
@@ -376,4 +379,76 @@ int checkpoint_output_rewind(int fd, int64_t recorded, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+static void offsets_add(partition_offsets *o, int32_t partition, int64_t offset)
+{
+    struct partition_offset *grown = realloc(o->entries, (o->n + 1) * sizeof *grown);
+    if (!grown) abort();
+    o->entries = grown;
+    o->entries[o->n++] = (struct partition_offset){partition, offset};
+}
+
+/* Fill out from the checkpoint's "tasks" array: the tasks of topic that
+ * have a next offset. Returns 0, or -1 with err. */
+static int offsets_from_tasks(const json_t *tasks, const char *topic, partition_offsets *out,
+                              char *err, size_t errlen)
+{
+    if (!json_is_array(tasks)) {
+        snprintf(err, errlen, "no \"tasks\" array");
+        return -1;
+    }
+    size_t i;
+    const json_t *task;
+    json_array_foreach(tasks, i, task)
+    {
+        const json_t *name = json_object_get(task, "topic");
+        const json_t *number = json_object_get(task, "partition");
+        const json_t *next = json_object_get(task, "next_offset");
+        if (!json_is_string(name) || !json_is_integer(number) || !json_is_integer(next)) {
+            snprintf(err, errlen, "tasks[%zu]: expected topic, partition, next_offset", i);
+            return -1;
+        }
+        json_int_t partition = json_integer_value(number);
+        json_int_t offset = json_integer_value(next);
+        /* Partition -1 is the plain input; a negative offset a task that
+         * has counted nothing: no offset to resume at. */
+        if (strcmp(json_string_value(name), topic) != 0 || partition < 0 || partition > INT32_MAX ||
+            offset < 0)
+            continue;
+        offsets_add(out, (int32_t)partition, offset);
+    }
+    return 0;
+}
+
+int checkpoint_read_offsets(const char *path, const char *topic, partition_offsets *out, char *err,
+                            size_t errlen)
+{
+    /* The reader parses every member but the windows: a large state's
+     * checkpoint is read for its offsets in a few kilobytes, not gigabytes. */
+    struct checkpoint_reader r;
+    int opened = checkpoint_reader_open(&r, path, err, errlen);
+    if (opened != 0) return opened;
+    char why[256];
+    int rc = checkpoint_format_ok(r.head, why, sizeof why);
+    if (rc == 0)
+        rc = offsets_from_tasks(json_object_get(r.head, "tasks"), topic, out, why, sizeof why);
+    if (rc < 0) snprintf(err, errlen, "%s: %s", path, why);
+    checkpoint_reader_close(&r);
+    if (rc < 0) partition_offsets_free(out);
+    return rc;
+}
+
+int64_t partition_offsets_get(const partition_offsets *o, int32_t partition)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (o->entries[i].partition == partition) return o->entries[i].offset;
+    return -1;
+}
+
+void partition_offsets_free(partition_offsets *o)
+{
+    free(o->entries);
+    o->entries = NULL;
+    o->n = 0;
 }

@@ -1,35 +1,33 @@
 /* checkpoint: the sp-window checkpoint document, written atomically, read
  * back and validated.
  *
- *   {"format":"sp-window-checkpoint","version":1,
+ *   {"format":"sp-window-checkpoint","version":2,
  *    "config":"key=region_id time=event_time size=60000 slide=60000 agg=...",
  *    "records":12345, "outputs":{"late":5120,"dlq":null},
  *    "written_at":"2026-11-25T12:00:00.000Z",
- *    "watermark":..., "highest":..., "assignment_known":false,
- *    "partitions":[...], "windows":[...]}
+ *    "tasks":[...], "windows":[...]}
  *
  * "records" counts the input lines consumed that carry no Kafka coordinates:
  * a file or pipe replayed from its start skips that many. Records with
- * "_kafka" are skipped by offset instead (the partitions' next_offset). The
- * members from "watermark" on are the window state (window_state_append_json).
- * "config" names what the state depends on; a restore under another config
- * is refused rather than silently mixing two computations.
+ * "_kafka" are skipped by offset instead (each task's next_offset). "tasks"
+ * and "windows" are the window state (window_state.h): the whole set in a
+ * local checkpoint file, one task in the state a Kafka partition carries
+ * from machine to machine. "config" names what the state depends on; a
+ * restore under another config is refused rather than silently mixing two
+ * computations.
  *
  * "outputs" holds the byte sizes of the late-event and dead-letter files
  * ({"late":N,"dlq":N}, null for one that is not a regular file): records
  * written after the checkpoint are written again by a restarted run, so a
  * restore cuts each file back to its recorded size (checkpoint_output_rewind)
  * and every record is in it exactly once. A checkpoint without "outputs"
- * (an older one) restores without cutting.
+ * (a task's state) restores without cutting.
  *
- * Reading only the Kafka offsets (sp-kcat-in --resume-from): the windows
- * are most of the file (62 MB for 300,000 windows), and a jansson tree of
- * them takes over a gigabyte. Open it with checkpoint_reader_open(), which
- * parses every member but "windows" into r.head; check it with
- * checkpoint_format_ok(r.head), then read r.head's "partitions" array, whose
- * elements are {"topic":..,"partition":..,"next_offset":..,"highest":..,
- * "assigned":..}: next_offset is the first offset not yet counted. Never call
- * checkpoint_reader_next(); close with checkpoint_reader_close(). */
+ * Reading: the windows are most of the document (62 MB for 300,000
+ * windows), and a jansson tree of them takes over a gigabyte, so a
+ * checkpoint_reader parses every member but "windows" into its head and
+ * gives the windows one at a time. checkpoint_read_offsets() reads only the
+ * head (sp-kcat-in --resume-from). */
 #ifndef SP_CHECKPOINT_H
 #define SP_CHECKPOINT_H
 
@@ -42,7 +40,7 @@
 #include "strbuf.h"
 
 #define CHECKPOINT_FORMAT "sp-window-checkpoint"
-#define CHECKPOINT_VERSION 1
+#define CHECKPOINT_VERSION 2
 
 /* Sizes in bytes of the side outputs when a checkpoint is written; -1 for
  * one that is not a regular file (stderr, a pipe): nothing to cut back. */
@@ -69,13 +67,13 @@ void checkpoint_outputs_get(const json_t *doc, struct checkpoint_outputs *out);
 
 /* Append the opening of the document and its own members, up to and with
  * the comma after "written_at" ("outputs" from outputs; NULL records none):
- * the state members follow
- * (window_state_append_json), then checkpoint_finish(). The text form is
- * what sp-window writes: it costs no tree however many windows it holds. */
+ * the state members follow (window_state_append), then checkpoint_finish().
+ * The text form is what sp-window writes: it costs no tree however many
+ * windows it holds. The document has no newline in it. */
 void checkpoint_start(strbuf *sb, const char *config, uint64_t records,
                       const struct checkpoint_outputs *outputs, int64_t written_at_ms);
 
-/* Close the document begun by checkpoint_start(). */
+/* Close the document begun by checkpoint_start() (no newline). */
 void checkpoint_finish(strbuf *sb);
 
 /* Write text[0..len) to path atomically: to "path.tmp", fsync, rename over
@@ -152,8 +150,32 @@ int checkpoint_format_ok(const json_t *doc, char *err, size_t errlen);
 
 /* Check that doc is a checkpoint of this format and version made under
  * config; set *records. Returns 0, or -1 with the reason in err. The window
- * state members are then read by window_state_from_json(doc). */
+ * state is then restored by window_state_restore(). */
 int checkpoint_validate(const json_t *doc, const char *config, uint64_t *records, char *err,
                         size_t errlen);
+
+/* The next offset to read of each Kafka partition of one topic. */
+struct partition_offset {
+    int32_t partition;
+    int64_t offset;
+};
+typedef struct partition_offsets {
+    size_t n;
+    struct partition_offset *entries;
+} partition_offsets;
+
+/* The offsets the checkpoint at path saved for topic: its tasks' next
+ * offsets (tasks without Kafka coordinates or without an offset are passed
+ * over). Returns 0 and fills *out (free with partition_offsets_free), 1 when
+ * path does not exist (a first run: *out is left empty), or -1 with the
+ * reason in err when the file cannot be read or is not a checkpoint. A topic
+ * absent from the checkpoint gives an empty *out, not an error. */
+int checkpoint_read_offsets(const char *path, const char *topic, partition_offsets *out, char *err,
+                            size_t errlen);
+
+/* The saved offset of partition, or -1 when there is none. */
+int64_t partition_offsets_get(const partition_offsets *o, int32_t partition);
+
+void partition_offsets_free(partition_offsets *o);
 
 #endif

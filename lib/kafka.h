@@ -1,7 +1,6 @@
 /* kafka: the librdkafka side shared by sp-kcat-in, sp-kcat-out and
  * sp-kafka-mock: configuration from kcat-style flags, offsets and partition
- * lists as the user types them, the assignment control line of SPEC
- * section 5, and the partition offsets saved in sp-window's checkpoint.
+ * lists as the user types them.
  *
  * What a message looks like as NDJSON is kafka_msg.h's business. */
 #ifndef SP_KAFKA_H
@@ -53,32 +52,6 @@ int kafka_offset_parse(const char *s, int64_t *offset);
  * named twice. */
 int kafka_partitions_parse(const char *s, int32_t **parts, size_t *n);
 
-/* The next offset to read of each partition of one topic. */
-struct kafka_offset_entry {
-    int32_t partition;
-    int64_t offset;
-};
-typedef struct kafka_offsets {
-    size_t n;
-    struct kafka_offset_entry *entries;
-} kafka_offsets;
-
-/* Read the offsets sp-window saved for topic in its checkpoint at path
- * (checkpoint.h): the "partitions" array of the document, whose entries
- * {"topic":…,"partition":…,"next_offset":…} name the next offset to read;
- * entries without Kafka coordinates (partition -1) or without an offset
- * (next_offset -1) are passed over. Returns 0 and fills *out (free with kafka_offsets_free), 1 when
- * path does not exist (a first run: *out is left empty), or -1 with the reason in err when the file
- * cannot be read or is not such a document. A topic absent from the checkpoint gives an empty *out,
- * not an error. */
-int kafka_checkpoint_offsets(const char *path, const char *topic, kafka_offsets *out, char *err,
-                             size_t errlen);
-
-/* The saved offset of partition, or RD_KAFKA_OFFSET_INVALID when there is none. */
-int64_t kafka_offsets_get(const kafka_offsets *o, int32_t partition);
-
-void kafka_offsets_free(kafka_offsets *o);
-
 /* Commit what was stored (waiting for the answer), leave the group and
  * destroy rk. With the brokers
  * gone rd_kafka_consumer_close() would wait for them indefinitely: after
@@ -86,9 +59,5 @@ void kafka_offsets_free(kafka_offsets *o);
  * group notices at its session timeout). So everything worth keeping
  * (output, metrics) must be written before the call. Uses SIGALRM. */
 void kafka_consumer_close(rd_kafka_t *rk, int timeout_s);
-
-/* Append the control line {"_kafka_assignment":[{"topic":"events","partition":0},…]}
- * with its '\n', listing parts in its order (NULL or empty gives []). */
-void kafka_assignment_format(strbuf *sb, const rd_kafka_topic_partition_list_t *parts);
 
 #endif

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sysexits.h>
 
+#include "control_line.h"
 #include "diag.h"
 #include "kafka_msg.h"
 
@@ -24,6 +26,10 @@
 #define LAG_INTERVAL_MS 1000
 #define METADATA_TIMEOUT_MS 5000
 #define METADATA_ATTEMPTS 3
+/* Redis timeout of the state store's connection and replies. */
+#define STORE_TIMEOUT_MS 5000
+/* How often the store is asked whether the states of a handover are in. */
+#define HANDOVER_POLL_MS 10
 /* Longest wait to commit and leave the group at exit. */
 #define CLOSE_TIMEOUT_S 5
 /* Longest wait for the reader to take what is in the pipe before the
@@ -62,6 +68,8 @@ struct kafka_source {
     int64_t last_flush_ms, last_lag_ms;
     bool assigned_once;
     bool downstream_gone;
+    bool handed_over; /* at the end: every partition's state asked for already */
+    redisContext *store;
     int exit_code;
 };
 
@@ -182,8 +190,14 @@ static void announce_assignment(struct kafka_source *c)
         diag_warn("cannot read the assignment: %s", rd_kafka_err2str(err));
         return;
     }
+    struct control_partition *parts = calloc(now->cnt ? (size_t)now->cnt : 1, sizeof *parts);
+    if (parts == NULL) abort();
+    for (int i = 0; i < now->cnt; i++)
+        parts[i] = (struct control_partition){now->elems[i].topic, strlen(now->elems[i].topic),
+                                              now->elems[i].partition};
     sb_reset(&c->line);
-    kafka_assignment_format(&c->line, now);
+    control_assignment_format(&c->line, parts, (size_t)now->cnt);
+    free(parts);
     rd_kafka_topic_partition_list_destroy(now);
     write_line(c);
 }
@@ -214,9 +228,132 @@ static void apply_start_offsets(struct kafka_source *c, rd_kafka_topic_partition
                                 int64_t otherwise)
 {
     for (int i = 0; i < parts->cnt; i++) {
-        int64_t saved = c->opt.resume ? kafka_offsets_get(c->opt.resume, parts->elems[i].partition)
-                                      : RD_KAFKA_OFFSET_INVALID;
-        parts->elems[i].offset = saved != RD_KAFKA_OFFSET_INVALID ? saved : otherwise;
+        int64_t saved =
+            c->opt.resume ? partition_offsets_get(c->opt.resume, parts->elems[i].partition) : -1;
+        parts->elems[i].offset = saved >= 0 ? saved : otherwise;
+    }
+}
+
+/* ---- the state store ------------------------------------------------------ */
+
+/* The store's connection, made on first use; NULL with err when it cannot
+ * be had. */
+static redisContext *store_connection(struct kafka_source *c, char *err, size_t errlen)
+{
+    if (c->store == NULL)
+        c->store = redis_store_connect(c->opt.state_store, STORE_TIMEOUT_MS, err, errlen);
+    return c->store;
+}
+
+static void store_drop(struct kafka_source *c)
+{
+    if (c->store) redisFree(c->store);
+    c->store = NULL;
+}
+
+/* Read partition's stored state into checkpoint (*next_offset -1 when it
+ * has none), retrying with backoff while the store is away: a partition
+ * must not start without its state. Returns 0, or -1 when told to stop
+ * first. */
+static int read_state(struct kafka_source *c, int32_t partition, strbuf *checkpoint,
+                      int64_t *next_offset)
+{
+    char err[512], where[300];
+    redis_target_describe(c->opt.state_store, where, sizeof where);
+    for (unsigned attempt = 0; sp_running; attempt++) {
+        sb_reset(checkpoint);
+        *next_offset = -1;
+        redisContext *r = store_connection(c, err, sizeof err);
+        int rc = r ? redis_read_task_state(r, c->opt.topic, partition, checkpoint, next_offset, err,
+                                           sizeof err)
+                   : -1;
+        if (rc >= 0) {
+            if (attempt > 0) diag_warn("state store at %s is back", where);
+            return 0;
+        }
+        store_drop(c);
+        if (attempt == 0)
+            diag_warn("state store at %s unavailable (%s): partition %s/%d waits for its state",
+                      where, err, c->opt.topic, partition);
+        sleep_ms(redis_backoff_ms(attempt));
+    }
+    return -1;
+}
+
+/* Newly assigned partitions: send each one's stored state ahead of its
+ * records and start it at the state's offset, or at otherwise when it has
+ * none. */
+static void restore_states(struct kafka_source *c, rd_kafka_topic_partition_list_t *parts,
+                           int64_t otherwise)
+{
+    strbuf checkpoint = STRBUF_INIT;
+    for (int i = 0; i < parts->cnt && sp_running; i++) {
+        int64_t next_offset;
+        struct control_partition p = {c->opt.topic, strlen(c->opt.topic),
+                                      parts->elems[i].partition};
+        if (read_state(c, p.partition, &checkpoint, &next_offset) != 0) break;
+        bool found = checkpoint.len > 0;
+        parts->elems[i].offset = next_offset >= 0 ? next_offset : otherwise;
+        sb_reset(&c->line);
+        control_restore_format(&c->line, &p, found ? checkpoint.data : NULL, checkpoint.len);
+        write_line(c);
+    }
+    sb_free(&checkpoint);
+}
+
+/* A token no other handover shares. */
+static void new_token(char *token, size_t size)
+{
+    uint64_t r[2] = {0, 0};
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) r[0] ^= (uint64_t)monotonic_ms();
+    snprintf(token, size, "%016" PRIx64 "-%016" PRIx64, r[0], r[1]);
+}
+
+/* Whether the store holds, for every partition of parts, a state answering
+ * token. A store that is away counts as not yet. */
+static bool states_answered(struct kafka_source *c, const rd_kafka_topic_partition_list_t *parts,
+                            const char *token)
+{
+    char err[512];
+    redisContext *r = store_connection(c, err, sizeof err);
+    for (int i = 0; r != NULL && i < parts->cnt; i++) {
+        int rc = redis_read_task_token(r, c->opt.topic, parts->elems[i].partition, token, err,
+                                       sizeof err);
+        if (rc < 0) store_drop(c);
+        if (rc != 1) return false;
+    }
+    return r != NULL;
+}
+
+/* Partitions about to be let go: ask sp-window for their states (a revoke
+ * line) and wait until the store holds them, within HANDOVER_TIMEOUT_MS.
+ * lost: they may be another member's already, so nothing is asked. */
+static void hand_over(struct kafka_source *c, const rd_kafka_topic_partition_list_t *parts,
+                      bool lost)
+{
+    if (c->opt.state_store == NULL || c->downstream_gone || parts->cnt == 0) return;
+    char token[CONTROL_TOKEN_MAX];
+    new_token(token, sizeof token);
+    struct control_partition *list = calloc((size_t)parts->cnt, sizeof *list);
+    if (list == NULL) abort();
+    for (int i = 0; i < parts->cnt; i++)
+        list[i] = (struct control_partition){c->opt.topic, strlen(c->opt.topic),
+                                             parts->elems[i].partition};
+    sb_reset(&c->line);
+    control_revoke_format(&c->line, token, lost, list, (size_t)parts->cnt);
+    free(list);
+    write_line(c);
+    if (!c->downstream_gone && out_flush(c->out) < 0) output_failed(c);
+    if (lost) return;
+    int64_t start = monotonic_ms();
+    while (!c->downstream_gone && !out_reader_gone(c->out) && !states_answered(c, parts, token)) {
+        if (monotonic_ms() - start >= HANDOVER_TIMEOUT_MS) {
+            diag_warn("handing over %d partition(s) of %s without their newest state after %d s: "
+                      "the next owner resumes from the state stored before (exact, only slower)",
+                      parts->cnt, c->opt.topic, HANDOVER_TIMEOUT_MS / 1000);
+            return;
+        }
+        sleep_ms(HANDOVER_POLL_MS);
     }
 }
 
@@ -228,15 +365,19 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_error_t *error = NULL;
     rd_kafka_resp_err_t assign_err = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        apply_start_offsets(c, parts, RD_KAFKA_OFFSET_INVALID);
+        if (c->opt.state_store)
+            restore_states(c, parts, c->opt.offset);
+        else
+            apply_start_offsets(c, parts, RD_KAFKA_OFFSET_INVALID);
         mark_assigned(c, parts, true);
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
         else
             assign_err = rd_kafka_assign(rk, parts);
     } else {
-        /* Hand the partitions back with everything delivered committed, so
-         * the next owner starts exactly after it. */
+        /* Hand the partitions back with their states stored (with a state
+         * store) and everything delivered committed. */
+        if (!c->handed_over) hand_over(c, parts, rd_kafka_assignment_lost(rk));
         drain_and_store(c, REVOKE_DRAIN_MS);
         if (!rd_kafka_assignment_lost(rk)) rd_kafka_commit(rk, NULL, 0);
         mark_assigned(c, parts, false);
@@ -311,7 +452,10 @@ static int assign_static(struct kafka_source *c)
         rd_kafka_topic_partition_list_destroy(list);
         list = chosen;
     }
-    apply_start_offsets(c, list, c->opt.offset);
+    if (c->opt.state_store)
+        restore_states(c, list, c->opt.offset);
+    else
+        apply_start_offsets(c, list, c->opt.offset);
     mark_assigned(c, list, true);
     rd_kafka_resp_err_t err = rd_kafka_assign(c->rk, list);
     rd_kafka_topic_partition_list_destroy(list);
@@ -435,8 +579,21 @@ int kafka_source_start(kafka_source *c)
     return EX_UNAVAILABLE;
 }
 
+/* At the end, unless the input was read to its end (-e: sp-window then
+ * closes every window itself), every partition goes with its state. */
+static void hand_over_all(struct kafka_source *c)
+{
+    rd_kafka_topic_partition_list_t *now = NULL;
+    if (c->opt.state_store == NULL || c->opt.exit_at_eof || rd_kafka_assignment(c->rk, &now))
+        return;
+    hand_over(c, now, false);
+    rd_kafka_topic_partition_list_destroy(now);
+    c->handed_over = true;
+}
+
 int kafka_source_finish(kafka_source *c)
 {
+    hand_over_all(c);
     drain_and_store(c, CLOSE_TIMEOUT_S * 1000);
     update_lag(c);
     /* Nothing more is written, but the output stays open until the group is
@@ -452,6 +609,7 @@ int kafka_source_finish(kafka_source *c)
     int code = c->exit_code;
     if (kafka_fatal() && !code) code = EX_UNAVAILABLE;
     sb_free(&c->line);
+    store_drop(c);
     for (size_t i = 0; i < c->n_parts; i++)
         free(c->parts[i].marks);
     free(c->parts);

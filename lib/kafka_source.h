@@ -12,6 +12,18 @@
  * program did not get. Partitions named in the resume offsets (sp-window's
  * checkpoint) start there, in both modes.
  *
+ * With a state store (a Redis beside the results, streampulse(7)) each
+ * partition's task state moves with the partition. On assignment its state
+ * is read from the store and sent ahead of its records as a restore line
+ * (control_line.h); reading starts at the state's next offset, or at the
+ * -o offset when it has none (never at the group's committed offset, which
+ * counts records handed on, not aggregated). Before partitions are let go
+ * (revoked, or at the end unless exit_at_eof) a revoke line asks sp-window
+ * for their states, and the partitions are released once the store holds
+ * every answer, or after HANDOVER_TIMEOUT_MS, or at once when the pipe's
+ * reader is gone: the next owner then resumes from the state stored
+ * before, which is exact, only slower.
+ *
  * Metrics: sp_events_in_total, sp_events_out_total, sp_kafka_raw_total and
  * the gauge sp_kafka_consumer_lag{topic,partition}. */
 #ifndef SP_KAFKA_SOURCE_H
@@ -21,18 +33,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "checkpoint.h"
 #include "kafka.h"
 #include "line_io.h"
 #include "metrics.h"
+#include "redis_store.h"
+
+/* Longest wait for the states of partitions being let go. Kept well below
+ * librdkafka's max.poll.interval.ms (5 min), within which a member must
+ * come back to the group after a revoke. */
+#define HANDOVER_TIMEOUT_MS 10000
 
 struct kafka_source_options {
     const char *topic;
     const char *group;         /* a consumer group, or NULL: a static assignment */
     const int32_t *partitions; /* static: these partitions, or NULL for all */
     size_t n_partitions;
-    int64_t offset;              /* static: where a partition without a resume offset starts */
-    bool exit_at_eof;            /* stop at the end of every assigned partition */
-    const kafka_offsets *resume; /* start offsets from a checkpoint, or NULL */
+    int64_t offset;                  /* static: where a partition without a resume offset starts */
+    bool exit_at_eof;                /* stop at the end of every assigned partition */
+    const partition_offsets *resume; /* start offsets from a checkpoint, or NULL */
+    const struct redis_target *state_store; /* where partition states live, or NULL */
 };
 
 typedef struct kafka_source kafka_source;

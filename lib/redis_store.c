@@ -130,6 +130,14 @@ void redis_key_rank(strbuf *sb, int64_t start_s, const char *metric)
     sb_puts(sb, metric);
 }
 
+void redis_key_task(strbuf *sb, const char *topic, size_t topic_len, int32_t partition)
+{
+    sb_puts(sb, "sp:task:");
+    sb_append(sb, topic, topic_len);
+    sb_putc(sb, ':');
+    sb_put_i64(sb, partition);
+}
+
 /* "region:{region}:window:", the value keys of a region without the start. */
 static void key_window_prefix(strbuf *sb, int64_t region)
 {
@@ -305,6 +313,12 @@ struct rank_entry {
     double value;
 };
 
+/* A task state waiting in the batch: its key and its HSET arguments. */
+struct task_state {
+    strbuf key;
+    strbuf command; /* the whole HSET, encoded */
+};
+
 struct redis_batch {
     int64_t ttl_s;
     char **rank_metrics;
@@ -318,6 +332,9 @@ struct redis_batch {
     size_t n_ranks, cap_ranks;
     bool has_final;
     int64_t latest_final_s;
+
+    struct task_state *states; /* the newest of each partition */
+    size_t n_states, cap_states;
 
     strbuf scratch; /* key names and numbers while encoding */
 };
@@ -347,12 +364,22 @@ void redis_batch_free(redis_batch *b)
     sb_free(&b->scratch);
     free(b->index);
     free(b->ranks);
+    for (size_t i = 0; i < b->cap_states; i++) {
+        sb_free(&b->states[i].key);
+        sb_free(&b->states[i].command);
+    }
+    free(b->states);
     free(b);
 }
 
 size_t redis_batch_count(const redis_batch *b)
 {
     return b->count;
+}
+
+bool redis_batch_empty(const redis_batch *b)
+{
+    return b->count == 0 && b->n_states == 0;
 }
 
 void redis_batch_clear(redis_batch *b)
@@ -362,6 +389,7 @@ void redis_batch_clear(redis_batch *b)
     b->n_index = 0;
     b->n_ranks = 0;
     b->has_final = false;
+    b->n_states = 0;
 }
 
 /* Grow *items (of size each) so one more fits. */
@@ -469,6 +497,41 @@ int redis_batch_add(redis_batch *b, const struct window_result *r, const char *l
     }
     b->count++;
     return 0;
+}
+
+void redis_batch_add_task_state(redis_batch *b, const char *topic, size_t topic_len,
+                                int32_t partition, int64_t next_offset, const char *token,
+                                const char *checkpoint, size_t len)
+{
+    sb_reset(&b->scratch);
+    redis_key_task(&b->scratch, topic, topic_len, partition);
+    size_t i = 0;
+    while (i < b->n_states && (b->states[i].key.len != b->scratch.len ||
+                               memcmp(b->states[i].key.data, b->scratch.data, b->scratch.len) != 0))
+        i++;
+    if (i == b->n_states) {
+        if (b->n_states == b->cap_states) {
+            size_t cap = b->cap_states ? 2 * b->cap_states : 8;
+            b->states = realloc(b->states, cap * sizeof *b->states);
+            if (b->states == NULL) abort();
+            memset(b->states + b->cap_states, 0, (cap - b->cap_states) * sizeof *b->states);
+            b->cap_states = cap;
+        }
+        b->n_states++;
+    }
+    struct task_state *st = &b->states[i];
+    sb_reset(&st->key);
+    sb_append(&st->key, b->scratch.data, b->scratch.len);
+    sb_reset(&st->command);
+    resp_array(&st->command, 8);
+    resp_str(&st->command, "HSET");
+    resp_bulk(&st->command, st->key.data, st->key.len);
+    resp_str(&st->command, "next_offset");
+    resp_i64(&st->command, next_offset);
+    resp_str(&st->command, "checkpoint");
+    resp_bulk(&st->command, checkpoint, len);
+    resp_str(&st->command, "token");
+    resp_str(&st->command, token);
 }
 
 static int cmp_i64(int64_t a, int64_t b)
@@ -600,6 +663,11 @@ void redis_batch_encode(const redis_batch *cb, strbuf *out, size_t *n_commands)
         resp_str(out, "1");
         resp_str(out, REDIS_KEY_LATEST);
         resp_i64(out, b->latest_final_s);
+        n++;
+    }
+
+    for (size_t i = 0; i < b->n_states; i++) {
+        sb_append(out, b->states[i].command.data, b->states[i].command.len);
         n++;
     }
 
@@ -816,6 +884,47 @@ int redis_read_top(redisContext *c, int64_t start_s, const char *metric, size_t 
     }
     freeReplyObject(reply);
     return written > 0;
+}
+
+int redis_read_task_state(redisContext *c, const char *topic, int32_t partition, strbuf *checkpoint,
+                          int64_t *next_offset, char *err, size_t errlen)
+{
+    strbuf key = STRBUF_INIT;
+    redis_key_task(&key, topic, strlen(topic), partition);
+    redisReply *reply =
+        run_command(c, err, errlen, "HMGET %b next_offset checkpoint", key.data, key.len);
+    sb_free(&key);
+    if (reply == NULL) return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        reply->element[1]->type == REDIS_REPLY_STRING) {
+        char *end;
+        long long offset = strtoll(reply->element[0]->str, &end, 10);
+        if (*end != '\0' || offset < -1) {
+            snprintf(err, errlen, "next_offset of the stored state is not an offset");
+            rc = -1;
+        } else {
+            *next_offset = offset;
+            sb_append(checkpoint, reply->element[1]->str, reply->element[1]->len);
+            rc = 1;
+        }
+    }
+    freeReplyObject(reply);
+    return rc;
+}
+
+int redis_read_task_token(redisContext *c, const char *topic, int32_t partition, const char *token,
+                          char *err, size_t errlen)
+{
+    strbuf key = STRBUF_INIT;
+    redis_key_task(&key, topic, strlen(topic), partition);
+    redisReply *reply = run_command(c, err, errlen, "HGET %b token", key.data, key.len);
+    sb_free(&key);
+    if (reply == NULL) return -1;
+    int rc = reply->type == REDIS_REPLY_STRING && strcmp(reply->str, token) == 0;
+    freeReplyObject(reply);
+    return rc;
 }
 
 int redis_read_ping(redisContext *c, char *err, size_t errlen)

@@ -11,6 +11,12 @@
  *   regions                                  SET of region ids
  *   sp:latest_window                         newest FINAL window start; never
  *                                            moves backwards
+ *   sp:task:{topic}:{partition}              HASH of one Kafka partition's
+ *                                            task state (streampulse(7)):
+ *                                            next_offset, checkpoint (the
+ *                                            task's checkpoint document) and
+ *                                            token (the revoke it answered,
+ *                                            "" for none); no expiry
  *
  * Window starts are epoch seconds throughout. Writes go in batches: one
  * MULTI/EXEC pipeline per batch, with the index, rank and region updates of
@@ -19,6 +25,10 @@
  * command is idempotent, so a batch may be replayed after an error. The
  * index trim is a small Lua script (it needs the index's newest start,
  * which an older batch replayed later does not know).
+ *
+ * A task state goes into the MULTI/EXEC of the batch it closes, so Redis
+ * holds a partition's results and the state that accounts for them
+ * together or not at all.
  *
  * The reads take one round trip each (a small Lua script where a read needs
  * two steps), so sp-serve holds no state of its own. */
@@ -70,6 +80,7 @@ void redis_target_describe(const struct redis_target *t, char *out, size_t outle
 void redis_key_window(strbuf *sb, int64_t region, int64_t start_s);
 void redis_key_index(strbuf *sb, int64_t region);
 void redis_key_rank(strbuf *sb, int64_t start_s, const char *metric);
+void redis_key_task(strbuf *sb, const char *topic, size_t topic_len, int32_t partition);
 
 /* Retry schedule: the wait before retry number attempt (0-based) is
  * REDIS_BACKOFF_FIRST_MS doubled each time, capped at REDIS_BACKOFF_MAX_MS. */
@@ -100,8 +111,19 @@ void redis_batch_free(redis_batch *b);
 int redis_batch_add(redis_batch *b, const struct window_result *r, const char *line, size_t len,
                     char *err, size_t errlen);
 
+/* Add the state of a Kafka partition's task (a _kafka_state line,
+ * control_line.h): checkpoint[0..len) is its document, token the revoke it
+ * answers ("" for none). A later state of the same partition in the batch
+ * replaces it. */
+void redis_batch_add_task_state(redis_batch *b, const char *topic, size_t topic_len,
+                                int32_t partition, int64_t next_offset, const char *token,
+                                const char *checkpoint, size_t len);
+
 /* Results added since the last redis_batch_clear(). */
 size_t redis_batch_count(const redis_batch *b);
+
+/* Whether the batch holds nothing at all: no result and no task state. */
+bool redis_batch_empty(const redis_batch *b);
 
 /* Forget every result; keep the memory for the next batch. */
 void redis_batch_clear(redis_batch *b);
@@ -175,6 +197,16 @@ typedef void (*redis_value_fn)(void *arg, int64_t region, const char *json, size
  * window. 0 while sp:latest_window is unset (each is never called). */
 int redis_read_latest_values(redisContext *c, int64_t *start_s, redis_value_fn each, void *arg,
                              char *err, size_t errlen);
+
+/* The stored state of a Kafka partition's task: its checkpoint document
+ * appended to checkpoint and its next offset into *next_offset. */
+int redis_read_task_state(redisContext *c, const char *topic, int32_t partition, strbuf *checkpoint,
+                          int64_t *next_offset, char *err, size_t errlen);
+
+/* Whether the stored state of the partition answers token: 1 yes, 0 not
+ * (yet). */
+int redis_read_task_token(redisContext *c, const char *topic, int32_t partition, const char *token,
+                          char *err, size_t errlen);
 
 /* PING. Returns 1 when the server answers PONG, -1 otherwise. */
 int redis_read_ping(redisContext *c, char *err, size_t errlen);

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control_line.h"
 #include "event_reader.h"
 
 struct validator {
     schema *schema;
     struct ev_fields fields; /* the schema's names plus the Kafka members */
-    int kafka, raw, raw_base64, assignment;
+    int kafka, raw, raw_base64;
     struct ev_scan scan;
 
     struct ev_fields coordinate_fields; /* inside "_kafka" */
@@ -40,7 +41,6 @@ validator *validator_new(schema *s)
     v->kafka = ev_fields_add(&v->fields, "_kafka");
     v->raw = ev_fields_add(&v->fields, "_raw");
     v->raw_base64 = ev_fields_add(&v->fields, "_raw_base64");
-    v->assignment = ev_fields_add(&v->fields, "_kafka_assignment");
 
     ev_fields_init(&v->coordinate_fields);
     v->topic = ev_fields_add(&v->coordinate_fields, "topic");
@@ -182,7 +182,7 @@ enum verdict validator_check(validator *v, const char *line, size_t len, uint64_
 {
     int rc = ev_scan(line, len, &v->fields, &v->scan);
     bool object = rc == 0 && v->scan.top == EV_OBJECT;
-    if (object && is_first_member(v, v->assignment)) return VERDICT_CONTROL;
+    if (object && control_line_kind(line, len) != CONTROL_NONE) return VERDICT_CONTROL;
 
     *rec = (struct dlq_record){0};
     rec->component = VALIDATE_COMPONENT;

@@ -3,8 +3,9 @@
  *
  * A line is exactly one of:
  *   - an event that keeps the schema: it goes to stdout unchanged;
- *   - a control line {"_kafka_assignment":[…]} (that member first, SPEC
- *     section 5): it goes to stdout unchanged and is not an event;
+ *   - a control line ({"_kafka_assignment":…}, {"_kafka_restore":…},
+ *     {"_kafka_revoke":…}: control_line.h, SPEC section 5): it goes to
+ *     stdout unchanged and is not an event;
  *   - anything else: one DLQ record.
  * The DLQ record's error is:
  *   JSON_PARSE_ERROR  the line is empty or blank (nothing to validate is
@@ -33,7 +34,7 @@
 
 enum verdict {
     VERDICT_EVENT,   /* a valid event: write the line */
-    VERDICT_CONTROL, /* a _kafka_assignment line: write it, count nothing */
+    VERDICT_CONTROL, /* a control line: write it, count nothing */
     VERDICT_DLQ      /* write the DLQ record filled in */
 };
 

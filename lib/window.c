@@ -1,18 +1,17 @@
-/* window: windows in an open-addressing hash table (key, start) for the hot
- * path, and in buckets by closing deadline, kept in deadline order: closing
- * takes the due buckets in order and sorts each by key, which gives exactly
- * the end-then-key order the results must have. */
+/* window: windows of every task in one open-addressing hash table (key,
+ * start) for the hot path, and per task in buckets by closing deadline,
+ * kept in deadline order: closing takes a task's due buckets in order and
+ * sorts each by key, which gives exactly the end-then-key order the results
+ * must have. A key lives in one task only, so (key, start) names one window
+ * across all tasks. */
 #include "window.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ndjson.h"
-
 #define TABLE_INITIAL_CAP 1024
 #define NOT_LISTED SIZE_MAX
-#define TIME_LIMIT_MS (1000LL * 1000 * 1000 * 1000 * 1000) /* ~ year 33658: no overflow */
 
 struct win {
     uint64_t hash;
@@ -24,16 +23,41 @@ struct win {
     uint32_t key_len;
     char *key_text;     /* the key as the result prints it (decimal for integers) */
     size_t changed_pos; /* place in the changed list, or NOT_LISTED */
+    window_task *task;
     struct agg_state *state;
 };
 
-struct partition {
-    char topic[WINDOW_TOPIC_MAX]; /* "" with number -1: the plain input */
-    int32_t number;
+/* Window ends lie on the slide grid, so a task's windows share few distinct
+ * deadlines (about (max_delay + size) / slide, plus those kept for their
+ * lateness): one bucket each. With 100,000 keys a binary heap of every
+ * window spent 40 % of the run in sift-down cache misses; a bucket is
+ * appended to in O(1) and sorted once, contiguously, when it closes. */
+struct bucket {
+    int64_t deadline;
+    struct win **items;
+    size_t len, cap;
+};
+
+struct window_task {
+    char topic[WINDOW_TOPIC_MAX]; /* "" with partition -1: the plain task */
+    int32_t partition;
     int64_t next_offset;
-    int64_t highest; /* INT64_MIN until a record arrives */
+    int64_t highest;   /* INT64_MIN until a record arrives */
+    int64_t watermark; /* INT64_MIN until a record arrives */
     int64_t last_active_ms;
-    bool assigned;
+    struct window_task_counts counts;
+    struct bucket *buckets; /* ascending deadlines */
+    size_t n_buckets, buckets_cap;
+};
+
+/* A key and the task it belongs to (Kafka tasks only). */
+struct owned_key {
+    uint64_t hash;
+    bool is_string;
+    int64_t num;
+    uint32_t len;
+    char *text;
+    window_task *task;
 };
 
 struct window_set {
@@ -45,20 +69,24 @@ struct window_set {
     size_t table_cap;
     size_t count;
 
-    struct bucket *buckets; /* ascending deadlines */
-    size_t n_buckets, buckets_cap;
+    struct owned_key **keys; /* the same scheme, by key alone */
+    size_t keys_cap, n_keys;
 
     struct win **changed;
     size_t changed_len, changed_cap;
 
-    struct partition *parts;
-    size_t n_parts, parts_cap;
-    bool assignment_known;
-
-    int64_t watermark;
-    int64_t highest;
-    int64_t last_input_ms;
+    window_task **tasks; /* in the order they were made */
+    size_t n_tasks, tasks_cap;
+    window_task *last_task; /* where the previous record went: records come in runs */
 };
+
+static void *grow(void *array, size_t *cap, size_t elem)
+{
+    *cap = *cap ? *cap * 2 : 64;
+    void *p = realloc(array, *cap * elem);
+    if (p == NULL) abort();
+    return p;
+}
 
 /* ---- keys -------------------------------------------------------------- */
 
@@ -71,35 +99,42 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static uint64_t key_hash(const struct window_key *k, int64_t start)
+static uint64_t key_hash_alone(const struct window_key *k)
 {
-    uint64_t h;
-    if (!k->is_string) {
-        h = (uint64_t)k->num;
-    } else {
-        h = 0xcbf29ce484222325ULL; /* FNV-1a */
-        for (size_t i = 0; i < k->len; i++)
-            h = (h ^ (unsigned char)k->text[i]) * 0x100000001b3ULL;
-    }
-    return mix64(h ^ mix64((uint64_t)start));
+    if (!k->is_string) return mix64((uint64_t)k->num);
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (size_t i = 0; i < k->len; i++)
+        h = (h ^ (unsigned char)k->text[i]) * 0x100000001b3ULL;
+    return mix64(h);
 }
 
-static bool key_equals(const struct win *w, const struct window_key *k)
+static uint64_t window_hash(const struct window_key *k, int64_t start)
 {
-    if (w->key_is_string != k->is_string) return false;
-    if (!k->is_string) return w->key_num == k->num;
-    return w->key_len == k->len && memcmp(w->key_text, k->text, k->len) == 0;
+    return mix64(key_hash_alone(k) ^ mix64((uint64_t)start));
+}
+
+static bool same_key(bool is_string, int64_t num, uint32_t len, const char *text,
+                     const struct window_key *k)
+{
+    if (is_string != k->is_string) return false;
+    if (!k->is_string) return num == k->num;
+    return len == k->len && memcmp(text, k->text, k->len) == 0;
+}
+
+static struct window_key key_of(const struct win *w)
+{
+    return (struct window_key){w->key_is_string, w->key_num, w->key_text, w->key_len};
 }
 
 /* Integers numerically, before strings; strings bytewise. */
-static int key_compare(const struct win *a, const struct win *b)
+static int key_compare(const struct window_key *a, const struct window_key *b)
 {
-    if (a->key_is_string != b->key_is_string) return a->key_is_string ? 1 : -1;
-    if (!a->key_is_string) return (a->key_num > b->key_num) - (a->key_num < b->key_num);
-    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
-    int c = memcmp(a->key_text, b->key_text, n);
+    if (a->is_string != b->is_string) return a->is_string ? 1 : -1;
+    if (!a->is_string) return (a->num > b->num) - (a->num < b->num);
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->text, b->text, n);
     if (c != 0) return c;
-    return (a->key_len > b->key_len) - (a->key_len < b->key_len);
+    return (a->len > b->len) - (a->len < b->len);
 }
 
 /* End, then key, then start: the order results go out in. */
@@ -107,23 +142,92 @@ static int compare_for_output(const void *a, const void *b)
 {
     const struct win *x = *(const struct win *const *)a, *y = *(const struct win *const *)b;
     if (x->end != y->end) return (x->end > y->end) - (x->end < y->end);
-    int c = key_compare(x, y);
+    struct window_key kx = key_of(x), ky = key_of(y);
+    int c = key_compare(&kx, &ky);
     if (c != 0) return c;
     return (x->start > y->start) - (x->start < y->start);
 }
 
-/* ---- closing queue ---------------------------------------------------- */
+/* The key as the result prints it: the string itself, or the integer in
+ * decimal. malloc'd. */
+static char *key_text_copy(const struct window_key *k, uint32_t *len)
+{
+    char digits[24];
+    const char *text = k->text;
+    size_t n = k->len;
+    if (!k->is_string) {
+        n = (size_t)snprintf(digits, sizeof digits, "%lld", (long long)k->num);
+        text = digits;
+    }
+    char *copy = malloc(n + 1);
+    if (copy == NULL) abort();
+    memcpy(copy, text, n);
+    copy[n] = '\0';
+    *len = (uint32_t)n;
+    return copy;
+}
 
-/* Window ends lie on the slide grid, so the windows held share few distinct
- * deadlines (about (max_delay + size) / slide, plus those kept for their
- * lateness): one bucket each. With 100,000 keys a binary heap of every
- * window spent 40 % of the run in sift-down cache misses; a bucket is
- * appended to in O(1) and sorted once, contiguously, when it closes. */
-struct bucket {
-    int64_t deadline;
-    struct win **items;
-    size_t len, cap;
-};
+/* ---- key ownership ------------------------------------------------------ */
+
+static void keys_place(window_set *ws, struct owned_key *o)
+{
+    size_t mask = ws->keys_cap - 1, i = (size_t)o->hash & mask;
+    while (ws->keys[i] != NULL)
+        i = (i + 1) & mask;
+    ws->keys[i] = o;
+}
+
+/* Rebuild the key table at capacity cap, leaving out (and freeing) the keys
+ * of task drop (NULL: none). */
+static void keys_rebuild(window_set *ws, size_t cap, const window_task *drop)
+{
+    struct owned_key **old = ws->keys;
+    size_t old_cap = ws->keys_cap;
+    ws->keys = calloc(cap, sizeof *ws->keys);
+    if (ws->keys == NULL) abort();
+    ws->keys_cap = cap;
+    ws->n_keys = 0;
+    for (size_t i = 0; i < old_cap; i++) {
+        struct owned_key *o = old[i];
+        if (o == NULL) continue;
+        if (o->task == drop) {
+            free(o->text);
+            free(o);
+            continue;
+        }
+        keys_place(ws, o);
+        ws->n_keys++;
+    }
+    free(old);
+}
+
+static struct owned_key *key_owner(const window_set *ws, const struct window_key *k, uint64_t hash)
+{
+    if (ws->keys_cap == 0) return NULL;
+    size_t mask = ws->keys_cap - 1;
+    for (size_t i = (size_t)hash & mask; ws->keys[i] != NULL; i = (i + 1) & mask) {
+        struct owned_key *o = ws->keys[i];
+        if (o->hash == hash && same_key(o->is_string, o->num, o->len, o->text, k)) return o;
+    }
+    return NULL;
+}
+
+static void key_claim(window_set *ws, const struct window_key *k, uint64_t hash, window_task *t)
+{
+    if ((ws->n_keys + 1) * 2 > ws->keys_cap)
+        keys_rebuild(ws, ws->keys_cap ? ws->keys_cap * 2 : TABLE_INITIAL_CAP, NULL);
+    struct owned_key *o = calloc(1, sizeof *o);
+    if (o == NULL) abort();
+    o->hash = hash;
+    o->is_string = k->is_string;
+    o->num = k->num;
+    if (k->is_string) o->text = key_text_copy(k, &o->len);
+    o->task = t;
+    keys_place(ws, o);
+    ws->n_keys++;
+}
+
+/* ---- closing queue ---------------------------------------------------- */
 
 /* A window is due when the watermark reaches its end, or, once its final
  * result is out, its end plus the allowed lateness. */
@@ -132,30 +236,23 @@ static int64_t deadline(const window_set *ws, const struct win *w)
     return w->emitted ? w->end + ws->cfg->allowed_lateness_ms : w->end;
 }
 
-static void *grow(void *array, size_t *cap, size_t elem)
-{
-    *cap = *cap ? *cap * 2 : 64;
-    void *p = realloc(array, *cap * elem);
-    if (p == NULL) abort();
-    return p;
-}
-
-/* Queue w in the bucket of its deadline, making the bucket if needed. */
+/* Queue w in its task's bucket of its deadline, making the bucket if needed. */
 static void schedule(window_set *ws, struct win *w)
 {
+    window_task *t = w->task;
     int64_t due = deadline(ws, w);
-    size_t i = ws->n_buckets;
-    while (i > 0 && ws->buckets[i - 1].deadline > due)
+    size_t i = t->n_buckets;
+    while (i > 0 && t->buckets[i - 1].deadline > due)
         i--;
-    if (i == 0 || ws->buckets[i - 1].deadline != due) {
-        if (ws->n_buckets == ws->buckets_cap)
-            ws->buckets = grow(ws->buckets, &ws->buckets_cap, sizeof *ws->buckets);
-        memmove(&ws->buckets[i + 1], &ws->buckets[i], (ws->n_buckets - i) * sizeof *ws->buckets);
-        ws->n_buckets++;
-        ws->buckets[i] = (struct bucket){.deadline = due};
+    if (i == 0 || t->buckets[i - 1].deadline != due) {
+        if (t->n_buckets == t->buckets_cap)
+            t->buckets = grow(t->buckets, &t->buckets_cap, sizeof *t->buckets);
+        memmove(&t->buckets[i + 1], &t->buckets[i], (t->n_buckets - i) * sizeof *t->buckets);
+        t->n_buckets++;
+        t->buckets[i] = (struct bucket){.deadline = due};
         i++;
     }
-    struct bucket *b = &ws->buckets[i - 1];
+    struct bucket *b = &t->buckets[i - 1];
     if (b->len == b->cap) b->items = grow(b->items, &b->cap, sizeof *b->items);
     b->items[b->len++] = w;
 }
@@ -180,7 +277,7 @@ static void unmark_changed(window_set *ws, struct win *w)
     w->changed_pos = NOT_LISTED;
 }
 
-/* ---- hash table -------------------------------------------------------- */
+/* ---- window table ------------------------------------------------------ */
 
 static size_t slot_of(const window_set *ws, uint64_t hash)
 {
@@ -213,7 +310,9 @@ static struct win *table_find(const window_set *ws, const struct window_key *k, 
     if (ws->table_cap == 0) return NULL;
     for (size_t i = slot_of(ws, hash); ws->table[i] != NULL; i = (i + 1) & (ws->table_cap - 1)) {
         struct win *w = ws->table[i];
-        if (w->hash == hash && w->start == start && key_equals(w, k)) return w;
+        if (w->hash == hash && w->start == start &&
+            same_key(w->key_is_string, w->key_num, w->key_len, w->key_text, k))
+            return w;
     }
     return NULL;
 }
@@ -238,8 +337,8 @@ static void table_remove(window_set *ws, struct win *w)
     }
 }
 
-static struct win *window_create(window_set *ws, const struct window_key *k, int64_t start,
-                                 uint64_t hash, bool emitted)
+static struct win *window_create(window_set *ws, window_task *t, const struct window_key *k,
+                                 int64_t start, uint64_t hash, bool emitted)
 {
     if ((ws->count + 1) * 2 > ws->table_cap) table_grow(ws);
     struct win *w = calloc(1, sizeof *w);
@@ -249,26 +348,22 @@ static struct win *window_create(window_set *ws, const struct window_key *k, int
     w->end = start + ws->cfg->size_ms;
     w->key_is_string = k->is_string;
     w->key_num = k->num;
+    w->key_text = key_text_copy(k, &w->key_len);
     w->changed_pos = NOT_LISTED;
     w->emitted = emitted;
-    if (k->is_string) {
-        w->key_len = (uint32_t)k->len;
-        w->key_text = malloc(k->len + 1);
-        if (w->key_text == NULL) abort();
-        memcpy(w->key_text, k->text, k->len);
-        w->key_text[k->len] = '\0';
-    } else {
-        char digits[24];
-        int n = snprintf(digits, sizeof digits, "%lld", (long long)k->num);
-        w->key_len = (uint32_t)n;
-        w->key_text = strdup(digits);
-        if (w->key_text == NULL) abort();
-    }
+    w->task = t;
     w->state = agg_state_new(ws->cfg->spec);
     table_place(ws, w);
     ws->count++;
     schedule(ws, w);
     return w;
+}
+
+static void window_free(window_set *ws, struct win *w)
+{
+    agg_state_free(ws->cfg->spec, w->state);
+    free(w->key_text);
+    free(w);
 }
 
 /* Free a window already taken out of its bucket. */
@@ -277,9 +372,7 @@ static void window_destroy(window_set *ws, struct win *w)
     table_remove(ws, w);
     unmark_changed(ws, w);
     ws->count--;
-    agg_state_free(ws->cfg->spec, w->state);
-    free(w->key_text);
-    free(w);
+    window_free(ws, w);
 }
 
 /* ---- results ----------------------------------------------------------- */
@@ -297,15 +390,15 @@ static void emit_result(window_set *ws, struct win *w, bool final)
     ws->emit(ws->emit_ctx, &r);
 }
 
-/* Pop every window whose deadline the watermark has reached: an open one
- * emits its final result (and stays for its lateness, if any), a closed
+/* Pop every window of t whose deadline its watermark has reached: an open
+ * one emits its final result (and stays for its lateness, if any), a closed
  * one past its lateness is freed. */
-static void close_reached(window_set *ws)
+static void close_reached(window_set *ws, window_task *t)
 {
-    while (ws->n_buckets > 0 && ws->buckets[0].deadline <= ws->watermark) {
-        struct bucket due = ws->buckets[0];
-        ws->n_buckets--;
-        memmove(&ws->buckets[0], &ws->buckets[1], ws->n_buckets * sizeof *ws->buckets);
+    while (t->n_buckets > 0 && t->buckets[0].deadline <= t->watermark) {
+        struct bucket due = t->buckets[0];
+        t->n_buckets--;
+        memmove(&t->buckets[0], &t->buckets[1], t->n_buckets * sizeof *t->buckets);
         /* Open windows in one bucket share their end: this sorts them by key. */
         qsort(due.items, due.len, sizeof *due.items, compare_for_output);
         for (size_t i = 0; i < due.len; i++) {
@@ -327,85 +420,188 @@ static void close_reached(window_set *ws)
     }
 }
 
-static void raise_watermark(window_set *ws, int64_t candidate)
+static void raise_watermark(window_set *ws, window_task *t, int64_t candidate)
 {
-    if (candidate <= ws->watermark) return;
-    ws->watermark = candidate;
-    close_reached(ws);
+    if (candidate <= t->watermark) return;
+    t->watermark = candidate;
+    close_reached(ws, t);
 }
 
-/* ---- partitions and the watermark -------------------------------------- */
+/* ---- tasks ------------------------------------------------------------- */
 
-/* Index of src's partition in ws->parts (NULL src: the plain input), or -1. */
-static long partition_index(const window_set *ws, const struct window_source *src)
+static bool task_matches(const window_task *t, const struct window_source *src)
 {
-    const char *topic = src ? src->topic : "";
-    size_t topic_len = src ? src->topic_len : 0;
-    int32_t number = src ? src->partition : -1;
-    if (topic_len >= WINDOW_TOPIC_MAX) topic_len = WINDOW_TOPIC_MAX - 1;
-    for (size_t i = 0; i < ws->n_parts; i++) {
-        const struct partition *p = &ws->parts[i];
-        if (p->number == number && strlen(p->topic) == topic_len &&
-            memcmp(p->topic, topic, topic_len) == 0)
-            return (long)i;
+    if (src == NULL) return t->partition == -1;
+    return t->partition == src->partition && strlen(t->topic) == src->topic_len &&
+           memcmp(t->topic, src->topic, src->topic_len) == 0;
+}
+
+window_task *window_task_find(const window_set *ws, const struct window_source *src)
+{
+    if (ws->last_task != NULL && task_matches(ws->last_task, src)) return ws->last_task;
+    for (size_t i = 0; i < ws->n_tasks; i++)
+        if (task_matches(ws->tasks[i], src)) return ws->tasks[i];
+    return NULL;
+}
+
+/* A new task for topic/partition, with nothing seen yet. */
+static window_task *task_new(window_set *ws, const char *topic, size_t topic_len, int32_t partition,
+                             int64_t now_ms)
+{
+    window_task *t = calloc(1, sizeof *t);
+    if (t == NULL) abort();
+    memcpy(t->topic, topic, topic_len);
+    t->partition = partition;
+    t->next_offset = -1;
+    t->highest = t->watermark = INT64_MIN;
+    t->last_active_ms = now_ms;
+    if (ws->n_tasks == ws->tasks_cap)
+        ws->tasks = grow(ws->tasks, &ws->tasks_cap, sizeof *ws->tasks);
+    ws->tasks[ws->n_tasks++] = t;
+    return t;
+}
+
+/* src's task, made when it is new. A topic name too long for a task is
+ * cut: window_event refuses such records before they get here. */
+static window_task *task_get(window_set *ws, const struct window_source *src, int64_t now_ms)
+{
+    window_task *t = window_task_find(ws, src);
+    if (t == NULL) {
+        size_t len = src ? src->topic_len : 0;
+        if (len >= WINDOW_TOPIC_MAX) len = WINDOW_TOPIC_MAX - 1;
+        t = task_new(ws, src ? src->topic : "", len, src ? src->partition : -1, now_ms);
     }
-    return -1;
+    ws->last_task = t;
+    return t;
 }
 
-static struct partition *partition_get(window_set *ws, const struct window_source *src,
-                                       int64_t now_ms)
+static void task_free(window_set *ws, window_task *t)
 {
-    long found = partition_index(ws, src);
-    if (found >= 0) return &ws->parts[found];
-    if (ws->n_parts == ws->parts_cap)
-        ws->parts = grow(ws->parts, &ws->parts_cap, sizeof *ws->parts);
-    struct partition *p = &ws->parts[ws->n_parts++];
-    memset(p, 0, sizeof *p);
-    size_t topic_len = src ? src->topic_len : 0;
-    if (topic_len >= WINDOW_TOPIC_MAX) topic_len = WINDOW_TOPIC_MAX - 1;
-    if (src != NULL) memcpy(p->topic, src->topic, topic_len);
-    p->number = src ? src->partition : -1;
-    p->highest = INT64_MIN;
-    p->last_active_ms = now_ms;
-    return p;
-}
-
-static bool partition_idle(const window_set *ws, const struct partition *p, int64_t now_ms)
-{
-    return ws->cfg->idle_timeout_ms > 0 && now_ms - p->last_active_ms >= ws->cfg->idle_timeout_ms;
-}
-
-/* The lowest highest-event-time over the partitions holding the watermark
- * back; INT64_MIN when one of them has sent nothing or none holds back. */
-static int64_t partitions_floor(const window_set *ws, int64_t now_ms)
-{
-    int64_t floor = INT64_MAX;
-    for (size_t i = 0; i < ws->n_parts; i++) {
-        const struct partition *p = &ws->parts[i];
-        if (ws->assignment_known && !p->assigned) continue;
-        if (partition_idle(ws, p, now_ms)) continue;
-        if (p->highest < floor) floor = p->highest;
+    for (size_t b = 0; b < t->n_buckets; b++) {
+        for (size_t i = 0; i < t->buckets[b].len; i++)
+            window_free(ws, t->buckets[b].items[i]);
+        free(t->buckets[b].items);
     }
-    return floor == INT64_MAX ? INT64_MIN : floor;
+    free(t->buckets);
+    free(t);
 }
 
-static void update_watermark(window_set *ws, int64_t now_ms)
+size_t window_task_count(const window_set *ws)
 {
-    int64_t floor = partitions_floor(ws, now_ms);
-    if (floor != INT64_MIN) raise_watermark(ws, floor - ws->cfg->max_delay_ms);
+    return ws->n_tasks;
+}
+
+window_task *window_task_at(const window_set *ws, size_t i)
+{
+    return ws->tasks[i];
+}
+
+bool window_task_is_kafka(const window_task *t)
+{
+    return t->partition >= 0;
+}
+
+void window_task_describe(const window_task *t, struct window_task_info *info)
+{
+    info->topic = t->topic;
+    info->topic_len = strlen(t->topic);
+    info->partition = t->partition;
+    info->next_offset = t->next_offset;
+    info->highest = t->highest;
+    info->watermark = t->watermark;
+    info->counts = t->counts;
+}
+
+void window_task_drop(window_set *ws, window_task *t)
+{
+    for (size_t b = 0; b < t->n_buckets; b++) {
+        for (size_t i = 0; i < t->buckets[b].len; i++) {
+            struct win *w = t->buckets[b].items[i];
+            table_remove(ws, w);
+            unmark_changed(ws, w);
+            ws->count--;
+        }
+    }
+    if (ws->keys_cap > 0) keys_rebuild(ws, ws->keys_cap, t);
+    size_t i = 0;
+    while (ws->tasks[i] != t)
+        i++;
+    memmove(&ws->tasks[i], &ws->tasks[i + 1], (ws->n_tasks - i - 1) * sizeof *ws->tasks);
+    ws->n_tasks--;
+    if (ws->last_task == t) ws->last_task = NULL;
+    task_free(ws, t);
+}
+
+/* Every window of t, in output order (malloc'd; *n gets the count). */
+static struct win **task_windows_sorted(const window_task *t, size_t *n)
+{
+    size_t total = 0;
+    for (size_t b = 0; b < t->n_buckets; b++)
+        total += t->buckets[b].len;
+    struct win **sorted = malloc((total + 1) * sizeof *sorted);
+    if (sorted == NULL) abort();
+    *n = 0;
+    for (size_t b = 0; b < t->n_buckets; b++)
+        for (size_t i = 0; i < t->buckets[b].len; i++)
+            sorted[(*n)++] = t->buckets[b].items[i];
+    qsort(sorted, *n, sizeof *sorted, compare_for_output);
+    return sorted;
+}
+
+void window_task_foreach_window(const window_set *ws, const window_task *t,
+                                void (*visit)(void *ctx, const struct window_view *w), void *ctx)
+{
+    (void)ws;
+    size_t n;
+    struct win **sorted = task_windows_sorted(t, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct window_view view = {key_of(sorted[i]), sorted[i]->start, sorted[i]->emitted,
+                                   sorted[i]->state};
+        visit(ctx, &view);
+    }
+    free(sorted);
+}
+
+static struct window_key owned_key_of(const struct owned_key *o)
+{
+    return (struct window_key){o->is_string, o->num, o->text, o->len};
+}
+
+static int compare_owned(const void *a, const void *b)
+{
+    struct window_key x = owned_key_of(*(const struct owned_key *const *)a),
+                      y = owned_key_of(*(const struct owned_key *const *)b);
+    return key_compare(&x, &y);
+}
+
+void window_task_foreach_key(const window_set *ws, const window_task *t,
+                             void (*visit)(void *ctx, const struct window_key *k), void *ctx)
+{
+    struct owned_key **mine = malloc((ws->n_keys + 1) * sizeof *mine);
+    if (mine == NULL) abort();
+    size_t n = 0;
+    for (size_t i = 0; i < ws->keys_cap; i++)
+        if (ws->keys[i] != NULL && ws->keys[i]->task == t) mine[n++] = ws->keys[i];
+    qsort(mine, n, sizeof *mine, compare_owned);
+    for (size_t i = 0; i < n; i++) {
+        struct window_key k = owned_key_of(mine[i]);
+        visit(ctx, &k);
+    }
+    free(mine);
 }
 
 /* ---- public ------------------------------------------------------------ */
 
 const char *window_config_check(const struct window_config *cfg)
 {
-    if (cfg->size_ms <= 0 || cfg->size_ms > TIME_LIMIT_MS) return "--size must be positive";
+    if (cfg->size_ms <= 0 || cfg->size_ms > WINDOW_TIME_LIMIT_MS) return "--size must be positive";
     if (cfg->slide_ms <= 0 || cfg->slide_ms > cfg->size_ms)
         return "--slide must be positive and at most --size";
     if ((cfg->size_ms + cfg->slide_ms - 1) / cfg->slide_ms > WINDOW_MAX_PER_EVENT)
         return "--size / --slide gives too many windows per event (at most 1000)";
-    if (cfg->max_delay_ms > TIME_LIMIT_MS || cfg->allowed_lateness_ms > TIME_LIMIT_MS ||
-        cfg->max_future_ms > TIME_LIMIT_MS || cfg->idle_timeout_ms > TIME_LIMIT_MS)
+    if (cfg->max_delay_ms > WINDOW_TIME_LIMIT_MS ||
+        cfg->allowed_lateness_ms > WINDOW_TIME_LIMIT_MS ||
+        cfg->max_future_ms > WINDOW_TIME_LIMIT_MS || cfg->idle_timeout_ms > WINDOW_TIME_LIMIT_MS)
         return "a duration is too long";
     return NULL;
 }
@@ -417,42 +613,36 @@ window_set *window_set_new(const struct window_config *cfg, window_emit_fn emit,
     ws->cfg = cfg;
     ws->emit = emit;
     ws->emit_ctx = ctx;
-    ws->watermark = INT64_MIN;
-    ws->highest = INT64_MIN;
     return ws;
 }
 
-static void free_windows(window_set *ws)
+const struct window_config *window_set_config(const window_set *ws)
 {
-    for (size_t b = 0; b < ws->n_buckets; b++) {
-        for (size_t i = 0; i < ws->buckets[b].len; i++) {
-            struct win *w = ws->buckets[b].items[i];
-            agg_state_free(ws->cfg->spec, w->state);
-            free(w->key_text);
-            free(w);
-        }
-        free(ws->buckets[b].items);
-    }
-    ws->n_buckets = ws->changed_len = ws->count = 0;
-    if (ws->table != NULL) memset(ws->table, 0, ws->table_cap * sizeof *ws->table);
+    return ws->cfg;
 }
 
 void window_set_free(window_set *ws)
 {
     if (ws == NULL) return;
-    free_windows(ws);
+    for (size_t i = 0; i < ws->n_tasks; i++)
+        task_free(ws, ws->tasks[i]);
+    for (size_t i = 0; i < ws->keys_cap; i++) {
+        if (ws->keys[i] == NULL) continue;
+        free(ws->keys[i]->text);
+        free(ws->keys[i]);
+    }
+    free(ws->keys);
+    free(ws->tasks);
     free(ws->table);
-    free(ws->buckets);
     free(ws->changed);
-    free(ws->parts);
     free(ws);
 }
 
 bool window_already_counted(const window_set *ws, const struct window_source *src)
 {
     if (src == NULL) return false;
-    long found = partition_index(ws, src);
-    return found >= 0 && src->offset < ws->parts[found].next_offset;
+    const window_task *t = window_task_find(ws, src);
+    return t != NULL && src->offset < t->next_offset;
 }
 
 /* Floor division: the window grid must not shift for times before 1970. */
@@ -463,19 +653,19 @@ static int64_t floor_to(int64_t t, int64_t step)
     return q * step;
 }
 
-/* Count the event in window [start, start + size) unless it is past its
- * lateness. Returns false when it is. */
-static bool add_to_window(window_set *ws, const struct window_key *key, int64_t start,
-                          const double *values)
+/* Count the event in t's window [start, start + size) unless it is past
+ * its lateness. Returns false when it is. */
+static bool add_to_window(window_set *ws, window_task *t, const struct window_key *key,
+                          int64_t start, const double *values)
 {
     int64_t end = start + ws->cfg->size_ms;
-    if (ws->watermark != INT64_MIN && end + ws->cfg->allowed_lateness_ms <= ws->watermark)
+    if (t->watermark != INT64_MIN && end + ws->cfg->allowed_lateness_ms <= t->watermark)
         return false;
-    uint64_t hash = key_hash(key, start);
+    uint64_t hash = window_hash(key, start);
     struct win *w = table_find(ws, key, start, hash);
     /* A new window whose end the watermark has passed (within its lateness)
      * is born closed: its result goes out at once, as for any closed one. */
-    if (w == NULL) w = window_create(ws, key, start, hash, end <= ws->watermark);
+    if (w == NULL) w = window_create(ws, t, key, start, hash, end <= t->watermark);
     agg_state_add(ws->cfg->spec, w->state, values);
     if (w->emitted)
         emit_result(ws, w, true); /* within its lateness: the final result changes */
@@ -484,54 +674,63 @@ static bool add_to_window(window_set *ws, const struct window_key *key, int64_t 
     return true;
 }
 
+/* Whether key may count in Kafka task t: it belongs to t, or to no one yet
+ * (it is t's from now on). Otherwise *owner names the task it belongs to. */
+static bool key_admitted(window_set *ws, window_task *t, const struct window_key *key,
+                         const window_task **owner)
+{
+    uint64_t hash = key_hash_alone(key);
+    const struct owned_key *o = key_owner(ws, key, hash);
+    if (o == NULL) {
+        key_claim(ws, key, hash, t);
+        return true;
+    }
+    *owner = o->task;
+    return o->task == t;
+}
+
 enum window_verdict window_add(window_set *ws, const struct window_key *key, int64_t event_ms,
                                const double *values, const struct window_source *src,
-                               int64_t now_ms, struct window_span *span)
+                               int64_t now_ms, struct window_refusal *why)
 {
-    struct partition *p = partition_get(ws, src, now_ms);
-    if (src != NULL && src->offset >= p->next_offset) p->next_offset = src->offset + 1;
-    if (event_ms > now_ms + ws->cfg->max_future_ms) return WINDOW_FUTURE;
-    p->last_active_ms = now_ms;
-    ws->last_input_ms = now_ms;
+    window_task *t = task_get(ws, src, now_ms);
+    t->counts.events++;
+    if (src != NULL && src->offset >= t->next_offset) t->next_offset = src->offset + 1;
+    if (event_ms > now_ms + ws->cfg->max_future_ms) {
+        t->counts.future++;
+        return WINDOW_FUTURE;
+    }
+    t->last_active_ms = now_ms;
+    if (src != NULL && !key_admitted(ws, t, key, &why->owner)) {
+        t->counts.elsewhere++;
+        return WINDOW_KEY_ELSEWHERE;
+    }
 
     int64_t last_start = floor_to(event_ms, ws->cfg->slide_ms);
     bool counted = false;
     for (int64_t start = last_start; start > event_ms - ws->cfg->size_ms;
          start -= ws->cfg->slide_ms)
-        counted |= add_to_window(ws, key, start, values);
-    if (!counted) {
-        span->start_ms = last_start;
-        span->end_ms = last_start + ws->cfg->size_ms;
+        counted |= add_to_window(ws, t, key, start, values);
+    if (event_ms > t->highest) {
+        t->highest = event_ms;
+        raise_watermark(ws, t, event_ms - ws->cfg->max_delay_ms);
     }
-    if (event_ms > ws->highest) ws->highest = event_ms;
-    if (event_ms > p->highest) {
-        p->highest = event_ms;
-        update_watermark(ws, now_ms);
-    }
-    return counted ? WINDOW_ACCEPTED : WINDOW_LATE;
-}
-
-void window_assign(window_set *ws, const struct window_source *parts, size_t n, int64_t now_ms)
-{
-    ws->assignment_known = true;
-    for (size_t i = 0; i < ws->n_parts; i++)
-        ws->parts[i].assigned = false;
-    for (size_t i = 0; i < n; i++) {
-        struct partition *p = partition_get(ws, &parts[i], now_ms);
-        p->assigned = true;
-        p->last_active_ms = now_ms;
-    }
-    ws->last_input_ms = now_ms;
-    update_watermark(ws, now_ms);
+    if (counted) return WINDOW_ACCEPTED;
+    t->counts.late++;
+    why->start_ms = last_start;
+    why->end_ms = last_start + ws->cfg->size_ms;
+    return WINDOW_LATE;
 }
 
 void window_tick(window_set *ws, int64_t now_ms)
 {
-    update_watermark(ws, now_ms);
-    int64_t quiet = now_ms - ws->last_input_ms;
-    if (ws->cfg->idle_timeout_ms > 0 && ws->highest != INT64_MIN &&
-        quiet >= ws->cfg->idle_timeout_ms)
-        raise_watermark(ws, ws->highest - ws->cfg->max_delay_ms + quiet);
+    if (ws->cfg->idle_timeout_ms <= 0) return;
+    for (size_t i = 0; i < ws->n_tasks; i++) {
+        window_task *t = ws->tasks[i];
+        int64_t quiet = now_ms - t->last_active_ms;
+        if (t->highest != INT64_MIN && quiet >= ws->cfg->idle_timeout_ms)
+            raise_watermark(ws, t, t->highest - ws->cfg->max_delay_ms + quiet);
+    }
 }
 
 void window_emit_changed(window_set *ws)
@@ -547,17 +746,8 @@ void window_emit_changed(window_set *ws)
 
 void window_close_all(window_set *ws)
 {
-    raise_watermark(ws, INT64_MAX);
-}
-
-int64_t window_watermark(const window_set *ws)
-{
-    return ws->watermark;
-}
-
-int64_t window_highest(const window_set *ws)
-{
-    return ws->highest;
+    for (size_t i = 0; i < ws->n_tasks; i++)
+        raise_watermark(ws, ws->tasks[i], INT64_MAX);
 }
 
 size_t window_count(const window_set *ws)
@@ -565,190 +755,88 @@ size_t window_count(const window_set *ws)
     return ws->count;
 }
 
-/* ---- checkpoint state --------------------------------------------------- */
-
-static void append_time_or_null(strbuf *sb, int64_t t)
+int64_t window_lag_ms(const window_set *ws)
 {
-    if (t == INT64_MIN)
-        sb_puts(sb, "null");
-    else
-        sb_put_i64(sb, t);
-}
-
-static void append_partition(strbuf *sb, const struct partition *p)
-{
-    sb_puts(sb, "{\"topic\":");
-    ndjson_append_string(sb, p->topic, strlen(p->topic));
-    sb_puts(sb, ",\"partition\":");
-    sb_put_i64(sb, p->number);
-    sb_puts(sb, ",\"next_offset\":");
-    sb_put_i64(sb, p->next_offset);
-    sb_puts(sb, ",\"highest\":");
-    append_time_or_null(sb, p->highest);
-    sb_puts(sb, p->assigned ? ",\"assigned\":true}" : ",\"assigned\":false}");
-}
-
-static void append_window(strbuf *sb, const window_set *ws, const struct win *w)
-{
-    sb_puts(sb, "{\"key\":");
-    if (w->key_is_string)
-        ndjson_append_string(sb, w->key_text, w->key_len);
-    else
-        sb_put_i64(sb, w->key_num);
-    sb_puts(sb, ",\"start\":");
-    sb_put_i64(sb, w->start);
-    sb_puts(sb, w->emitted ? ",\"emitted\":true,\"state\":" : ",\"emitted\":false,\"state\":");
-    agg_state_append_json(sb, ws->cfg->spec, w->state);
-    sb_putc(sb, '}');
-}
-
-void window_state_append_json(strbuf *sb, const window_set *ws)
-{
-    sb_puts(sb, "\"watermark\":");
-    append_time_or_null(sb, ws->watermark);
-    sb_puts(sb, ",\"highest\":");
-    append_time_or_null(sb, ws->highest);
-    sb_puts(sb,
-            ws->assignment_known ? ",\"assignment_known\":true" : ",\"assignment_known\":false");
-    sb_puts(sb, ",\"partitions\":[");
-    for (size_t i = 0; i < ws->n_parts; i++) {
-        if (i > 0) sb_putc(sb, ',');
-        append_partition(sb, &ws->parts[i]);
+    int64_t lag = 0;
+    for (size_t i = 0; i < ws->n_tasks; i++) {
+        const window_task *t = ws->tasks[i];
+        if (t->highest == INT64_MIN || t->watermark == INT64_MIN || t->watermark == INT64_MAX)
+            continue;
+        if (t->highest - t->watermark > lag) lag = t->highest - t->watermark;
     }
-    /* Windows in output order, so two checkpoints of one state are equal. */
-    struct win **sorted = malloc((ws->count + 1) * sizeof *sorted);
-    if (sorted == NULL) abort();
-    size_t n = 0;
-    for (size_t b = 0; b < ws->n_buckets; b++)
-        for (size_t i = 0; i < ws->buckets[b].len; i++)
-            sorted[n++] = ws->buckets[b].items[i];
-    qsort(sorted, n, sizeof *sorted, compare_for_output);
-    sb_puts(sb, "],\"windows\":[");
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0) sb_putc(sb, ',');
-        append_window(sb, ws, sorted[i]);
+    return lag;
+}
+
+/* ---- restoring ---------------------------------------------------------- */
+
+static bool time_in_range(int64_t t)
+{
+    return t == INT64_MIN || t == INT64_MAX ||
+           (t >= -WINDOW_TIME_LIMIT_MS && t <= WINDOW_TIME_LIMIT_MS);
+}
+
+window_task *window_task_restore(window_set *ws, const struct window_task_info *info,
+                                 int64_t now_ms, char *err, size_t errlen)
+{
+    struct window_source src = {info->topic, info->topic_len, info->partition, 0};
+    if (info->topic_len >= WINDOW_TOPIC_MAX || info->partition < -1 ||
+        (info->partition == -1) != (info->topic_len == 0)) {
+        snprintf(err, errlen, "a task's topic or partition is out of range");
+        return NULL;
     }
-    sb_putc(sb, ']');
-    free(sorted);
-}
-
-static int read_time(const json_t *j, int64_t *t)
-{
-    if (json_is_null(j)) {
-        *t = INT64_MIN;
-        return 0;
+    if (window_task_find(ws, info->partition == -1 ? NULL : &src) != NULL) {
+        snprintf(err, errlen, "a task appears twice");
+        return NULL;
     }
-    if (!json_is_integer(j)) return -1;
-    json_int_t v = json_integer_value(j);
-    if (v != INT64_MAX && (v < -TIME_LIMIT_MS || v > TIME_LIMIT_MS)) return -1;
-    *t = (int64_t)v;
-    return 0;
-}
-
-static int restore_error(window_set *ws, char *err, size_t errlen, const char *reason)
-{
-    if (reason != NULL) snprintf(err, errlen, "checkpoint: %s", reason);
-    free_windows(ws);
-    ws->n_parts = 0;
-    ws->watermark = ws->highest = INT64_MIN;
-    ws->assignment_known = false;
-    return -1;
-}
-
-static int restore_partitions(window_set *ws, const json_t *parts, int64_t now_ms)
-{
-    size_t i;
-    const json_t *pj;
-    if (!json_is_array(parts)) return -1;
-    json_array_foreach(parts, i, pj)
-    {
-        const json_t *topic = json_object_get(pj, "topic");
-        const json_t *number = json_object_get(pj, "partition");
-        const json_t *next = json_object_get(pj, "next_offset");
-        const json_t *assigned = json_object_get(pj, "assigned");
-        if (!json_is_string(topic) || json_string_length(topic) >= WINDOW_TOPIC_MAX ||
-            !json_is_integer(number) || json_integer_value(number) < -1 ||
-            json_integer_value(number) > INT32_MAX || !json_is_integer(next) ||
-            !json_is_boolean(assigned))
-            return -1;
-        struct window_source src = {json_string_value(topic), json_string_length(topic),
-                                    (int32_t)json_integer_value(number), 0};
-        if (partition_index(ws, &src) >= 0) return -1;
-        struct partition *p = partition_get(ws, &src, now_ms);
-        p->next_offset = (int64_t)json_integer_value(next);
-        p->assigned = json_is_true(assigned);
-        if (read_time(json_object_get(pj, "highest"), &p->highest) != 0) return -1;
+    if (!time_in_range(info->highest) || !time_in_range(info->watermark) ||
+        info->next_offset < -1) {
+        snprintf(err, errlen, "a task's times or offset are out of range");
+        return NULL;
     }
-    return 0;
+    window_task *t = task_new(ws, info->topic, info->topic_len, info->partition, now_ms);
+    t->next_offset = info->next_offset;
+    t->highest = info->highest;
+    t->watermark = info->watermark;
+    t->counts = info->counts;
+    return t;
 }
 
-static int restore_one_window(window_set *ws, const json_t *wj, char *err, size_t errlen)
+int window_task_restore_window(window_set *ws, window_task *t, const struct window_view *v,
+                               struct agg_state *state, char *err, size_t errlen)
 {
-    const json_t *key = json_object_get(wj, "key");
-    const json_t *start = json_object_get(wj, "start");
-    const json_t *emitted = json_object_get(wj, "emitted");
-    struct window_key k = {0};
-    if (json_is_integer(key)) {
-        k.num = (int64_t)json_integer_value(key);
-    } else if (json_is_string(key) && json_string_length(key) < WINDOW_RESULT_KEY_MAX &&
-               memchr(json_string_value(key), '\0', json_string_length(key)) == NULL) {
-        k.is_string = true;
-        k.text = json_string_value(key);
-        k.len = json_string_length(key);
-    } else {
-        snprintf(err, errlen, "checkpoint: a window key is neither an integer nor a string");
+    int64_t s = v->start_ms;
+    if (s <= -WINDOW_TIME_LIMIT_MS || s >= WINDOW_TIME_LIMIT_MS ||
+        floor_to(s, ws->cfg->slide_ms) != s) {
+        agg_state_free(ws->cfg->spec, state);
+        snprintf(err, errlen, "a window start is not on the window grid");
         return -1;
     }
-    int64_t s;
-    if (read_time(start, &s) != 0 || s == INT64_MIN || s == INT64_MAX ||
-        floor_to(s, ws->cfg->slide_ms) != s || !json_is_boolean(emitted)) {
-        snprintf(err, errlen, "checkpoint: a window start is not on the window grid");
+    uint64_t hash = window_hash(&v->key, s);
+    if (table_find(ws, &v->key, s, hash) != NULL) {
+        agg_state_free(ws->cfg->spec, state);
+        snprintf(err, errlen, "a window appears twice");
         return -1;
     }
-    uint64_t hash = key_hash(&k, s);
-    if (table_find(ws, &k, s, hash) != NULL) {
-        snprintf(err, errlen, "checkpoint: a window appears twice");
-        return -1;
-    }
-    struct agg_state *state =
-        agg_state_from_json(ws->cfg->spec, json_object_get(wj, "state"), err, errlen);
-    if (state == NULL) return -1;
     struct win *w =
-        window_create(ws, &k, s, hash, json_is_true(emitted) && ws->cfg->allowed_lateness_ms > 0);
+        window_create(ws, t, &v->key, s, hash, v->emitted && ws->cfg->allowed_lateness_ms > 0);
     agg_state_free(ws->cfg->spec, w->state);
     w->state = state;
     if (!w->emitted) mark_changed(ws, w);
-    return 0;
-}
-
-int window_state_from_json(window_set *ws, const json_t *j, int64_t now_ms, char *err,
-                           size_t errlen)
-{
-    const json_t *assignment_known = json_object_get(j, "assignment_known");
-    const json_t *windows = json_object_get(j, "windows");
-    if (read_time(json_object_get(j, "watermark"), &ws->watermark) != 0 ||
-        read_time(json_object_get(j, "highest"), &ws->highest) != 0)
-        return restore_error(ws, err, errlen, "watermark or highest is not a time");
-    if (!json_is_boolean(assignment_known) || (windows != NULL && !json_is_array(windows)))
-        return restore_error(ws, err, errlen, "window state is incomplete");
-    ws->assignment_known = json_is_true(assignment_known);
-    if (restore_partitions(ws, json_object_get(j, "partitions"), now_ms) != 0)
-        return restore_error(ws, err, errlen, "a partition is malformed or repeated");
-    ws->last_input_ms = now_ms;
-    size_t i;
-    const json_t *wj;
-    json_array_foreach(windows, i, wj)
-    {
-        if (window_restore_window(ws, wj, err, errlen) != 0) return -1;
-    }
-    return 0;
-}
-
-int window_restore_window(window_set *ws, const json_t *wj, char *err, size_t errlen)
-{
-    if (restore_one_window(ws, wj, err, errlen) != 0) return restore_error(ws, err, errlen, NULL);
     /* A window the watermark has already passed (not possible in a file this
      * program wrote) closes now rather than lingering. */
-    close_reached(ws);
+    close_reached(ws, t);
+    return 0;
+}
+
+int window_task_restore_key(window_set *ws, window_task *t, const struct window_key *key, char *err,
+                            size_t errlen)
+{
+    uint64_t hash = key_hash_alone(key);
+    const struct owned_key *o = key_owner(ws, key, hash);
+    if (o != NULL && o->task != t) {
+        snprintf(err, errlen, "a key belongs to two partitions");
+        return -1;
+    }
+    if (o == NULL) key_claim(ws, key, hash, t);
     return 0;
 }

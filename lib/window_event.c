@@ -25,8 +25,8 @@ static void bad(struct window_line *out, enum dlq_error error, const char *field
     snprintf(out->reason, sizeof out->reason, fmt, arg);
 }
 
-/* {"topic":"events","partition":2[,"offset":1234]} into src. */
-static bool read_coordinates(const json_t *j, bool want_offset, struct window_source *src)
+/* {"topic":"events","partition":2,"offset":1234} into src. */
+static bool read_coordinates(const json_t *j, struct window_source *src)
 {
     const json_t *topic = json_object_get(j, "topic");
     const json_t *partition = json_object_get(j, "partition");
@@ -35,33 +35,12 @@ static bool read_coordinates(const json_t *j, bool want_offset, struct window_so
         json_integer_value(partition) < 0 || json_integer_value(partition) > INT32_MAX ||
         json_string_length(topic) >= WINDOW_TOPIC_MAX)
         return false;
-    if (want_offset && (!json_is_integer(offset) || json_integer_value(offset) < 0)) return false;
+    if (!json_is_integer(offset) || json_integer_value(offset) < 0) return false;
     src->topic = json_string_value(topic);
     src->topic_len = json_string_length(topic);
     src->partition = (int32_t)json_integer_value(partition);
-    src->offset = want_offset ? (int64_t)json_integer_value(offset) : 0;
+    src->offset = (int64_t)json_integer_value(offset);
     return true;
-}
-
-static void read_assignment(const json_t *list, struct window_line *out)
-{
-    size_t n = json_array_size(list);
-    if (!json_is_array(list)) {
-        bad(out, DLQ_SCHEMA_VIOLATION, "_kafka_assignment", "%s is not an array",
-            "_kafka_assignment");
-        return;
-    }
-    out->parts = calloc(n ? n : 1, sizeof *out->parts);
-    if (out->parts == NULL) abort();
-    for (size_t i = 0; i < n; i++) {
-        if (!read_coordinates(json_array_get(list, i), false, &out->parts[i])) {
-            bad(out, DLQ_SCHEMA_VIOLATION, "_kafka_assignment",
-                "%s holds an entry without topic and partition", "_kafka_assignment");
-            return;
-        }
-    }
-    out->n_parts = n;
-    out->kind = WINDOW_LINE_ASSIGNMENT;
 }
 
 static void read_event(const struct window_event_reader *f, struct window_line *out)
@@ -111,12 +90,7 @@ void window_line_parse_tree(struct window_event_reader *r, const char *line, siz
         return;
     }
     const json_t *kafka = json_object_get(out->doc, "_kafka");
-    if (kafka != NULL) out->has_source = read_coordinates(kafka, true, &out->source);
-    const json_t *assignment = json_object_get(out->doc, "_kafka_assignment");
-    if (assignment != NULL) {
-        read_assignment(assignment, out);
-        return;
-    }
+    if (kafka != NULL) out->has_source = read_coordinates(kafka, &out->source);
     const json_t *raw = json_object_get(out->doc, "_raw");
     if (raw != NULL) {
         bad(out, DLQ_JSON_PARSE_ERROR, NULL, "%s", "the Kafka message is not a JSON object");
@@ -136,10 +110,8 @@ int window_event_reader_init(struct window_event_reader *r, const char *key_fiel
     r->key_at = ev_fields_add(&r->names, key_field);
     r->time_at = ev_fields_add(&r->names, time_field);
     r->kafka_at = ev_fields_add(&r->names, "_kafka");
-    r->assignment_at = ev_fields_add(&r->names, "_kafka_assignment");
     r->raw_at = ev_fields_add(&r->names, "_raw");
-    bool ok = r->key_at >= 0 && r->time_at >= 0 && r->kafka_at >= 0 && r->assignment_at >= 0 &&
-              r->raw_at >= 0;
+    bool ok = r->key_at >= 0 && r->time_at >= 0 && r->kafka_at >= 0 && r->raw_at >= 0;
     for (size_t i = 0; i < spec->n_fields; i++) {
         r->value_at[i] = ev_fields_add(&r->names, spec->fields[i]);
         ok = ok && r->value_at[i] >= 0;
@@ -186,7 +158,7 @@ static bool read_plain_event(struct window_event_reader *r, const char *line, si
 {
     struct ev_scan *scan = &r->scan;
     if (ev_scan(line, len, &r->names, scan) != 0 || scan->top != EV_OBJECT ||
-        scan->value[r->assignment_at].kind != EV_ABSENT || scan->value[r->raw_at].kind != EV_ABSENT)
+        scan->value[r->raw_at].kind != EV_ABSENT)
         return false;
     const struct ev_value *kafka = &scan->value[r->kafka_at];
     if (kafka->kind != EV_ABSENT) {
@@ -221,7 +193,6 @@ void window_line_parse(struct window_event_reader *r, const char *line, size_t l
                        struct window_line *out)
 {
     out->doc = NULL;
-    out->parts = NULL;
     out->has_source = false;
     out->key.is_string = false;
     if (read_plain_event(r, line, len, out)) return;
@@ -231,7 +202,5 @@ void window_line_parse(struct window_event_reader *r, const char *line, size_t l
 void window_line_clear(struct window_line *out)
 {
     json_decref(out->doc);
-    free(out->parts);
     out->doc = NULL;
-    out->parts = NULL;
 }

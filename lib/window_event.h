@@ -1,7 +1,7 @@
-/* window_event: what sp-window needs from one input line: the key, the event
- * time and the aggregated fields of a trip event; the Kafka coordinates of
- * any record; the partition list of a {"_kafka_assignment":[...]} control
- * line; or, for a line that is none of these, the DLQ error and reason.
+/* window_event: what sp-window needs from one input record: the key, the
+ * event time and the aggregated fields of a trip event and its Kafka
+ * coordinates; or, for a line that is no event, the DLQ error and reason.
+ * Control lines are control_line.h's.
  *
  * Key: an integer or a string member (shorter than WINDOW_RESULT_KEY_MAX).
  * Time: a string member in a form event_time_parse() reads. Field values: a
@@ -20,13 +20,12 @@
 #include "strbuf.h"
 #include "window.h"
 
-/* The line starts a Kafka record or control line ({"_kafka...): such lines
- * are not counted by position (see checkpoint.h). */
+/* The line starts a Kafka record or a control line ({"_kafka...): such
+ * lines are not counted by position (see checkpoint.h). */
 bool window_event_is_kafka_line(const char *line, size_t len);
 
 enum window_line_kind {
     WINDOW_LINE_EVENT,
-    WINDOW_LINE_ASSIGNMENT,
     WINDOW_LINE_BAD /* error, reason and field say why */
 };
 
@@ -39,9 +38,6 @@ struct window_line {
     /* any kind: the Kafka coordinates when the record has them */
     bool has_source;
     struct window_source source;
-    /* WINDOW_LINE_ASSIGNMENT */
-    struct window_source *parts;
-    size_t n_parts;
     /* WINDOW_LINE_BAD */
     enum dlq_error error;
     char reason[256];
@@ -56,7 +52,7 @@ struct window_event_reader {
     const char *time_field;
     const struct agg_spec *spec;
     struct ev_fields names;
-    int key_at, time_at, kafka_at, assignment_at, raw_at, value_at[AGG_MAX_FIELDS];
+    int key_at, time_at, kafka_at, raw_at, value_at[AGG_MAX_FIELDS];
     struct ev_scan scan;
     struct ev_fields coordinate_names; /* topic, partition, offset of "_kafka" */
     struct ev_scan coordinate_scan;
@@ -73,8 +69,8 @@ void window_event_reader_free(struct window_event_reader *r);
  * with window_line_clear() before the next call. A well-formed event, with
  * or without well-formed "_kafka" coordinates, is read by the lean reader
  * (event_reader.h, which accepts exactly what jansson accepts); anything
- * else (control lines, a line to refuse) takes window_line_parse_tree(), so
- * the answer is always that of jansson. */
+ * else (a line to refuse) takes window_line_parse_tree(), so the answer is
+ * always that of jansson. */
 void window_line_parse(struct window_event_reader *r, const char *line, size_t len,
                        struct window_line *out);
 

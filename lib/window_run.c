@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "control_line.h"
 #include "diag.h"
 #include "dlq.h"
 #include "event_time.h"
@@ -17,6 +18,7 @@
 #include "metrics.h"
 #include "window_event.h"
 #include "window_result.h"
+#include "window_state.h"
 
 /* Under load, act on the clocks (provisional results, checkpoints, flushing)
  * this often: a slow trickle of lines must not keep results in a buffer. */
@@ -25,13 +27,27 @@
  * flight before the final one can be written (--barriers). */
 #define BARRIER_WAIT_MS 5000
 
+/* A partition whose state lives in the store (it came with a restore line):
+ * its state goes out as a _kafka_state line every checkpoint interval when
+ * it changed, on revoke and at the end. */
+struct managed_task {
+    char topic[WINDOW_TOPIC_MAX];
+    int32_t partition;
+    uint64_t events_written; /* the task's event count in the last state written */
+    int64_t watermark_written;
+    bool written; /* a state has gone out since the restore */
+};
+
 struct window_run {
     const struct window_run_options *opt;
     window_set *windows;
     out_buf *out, *late, *dlq;
     int late_fd, dlq_fd; /* of --late and --dlq files; -1 for stderr */
     strbuf line_buf;
+    strbuf state_buf; /* a task's checkpoint, for a _kafka_state line */
     struct window_event_reader events;
+    struct managed_task *managed;
+    size_t n_managed, managed_cap;
     metrics *metrics;
     uint64_t *events_in, *events_out, *late_events, *dlq_total[DLQ_ERROR_COUNT];
     double *lag_seconds, *checkpoint_age, *open_windows;
@@ -131,6 +147,13 @@ static void rewind_output(int fd, const char *path, int64_t recorded)
         diag_warn("%s: %s", path, err);
 }
 
+/* Check a checkpoint document's head against this run's options. */
+static int check_head(window_run *run, const struct checkpoint_reader *r, uint64_t *records,
+                      char *err, size_t errlen)
+{
+    return checkpoint_validate(r->head, run->config, records, err, errlen);
+}
+
 static void restore_checkpoint(window_run *run)
 {
     const char *path = run->opt->checkpoint_path;
@@ -139,17 +162,9 @@ static void restore_checkpoint(window_run *run)
     int opened = checkpoint_reader_open(&reader, path, err, sizeof err);
     if (opened == 1) return; /* a first start */
     if (opened != 0) diag_fatal(EX_DATAERR, "%s", err);
-    if (checkpoint_validate(reader.head, run->config, &run->skip_records, err, sizeof err) != 0 ||
-        window_state_from_json(run->windows, reader.head, wallclock_ms(), err, sizeof err) != 0)
+    if (check_head(run, &reader, &run->skip_records, err, sizeof err) != 0 ||
+        window_state_restore(run->windows, &reader, wallclock_ms(), err, sizeof err) < 0)
         diag_fatal(EX_DATAERR, "%s: %s", path, err);
-    json_t *window;
-    int got;
-    while ((got = checkpoint_reader_next(&reader, &window)) == 1) {
-        int rc = window_restore_window(run->windows, window, err, sizeof err);
-        json_decref(window);
-        if (rc != 0) diag_fatal(EX_DATAERR, "%s: %s", path, err);
-    }
-    if (got < 0) diag_fatal(EX_DATAERR, "%s: a window does not parse", path);
     struct checkpoint_outputs sizes;
     checkpoint_outputs_get(reader.head, &sizes);
     rewind_output(run->late_fd, run->opt->late_path, sizes.late_bytes);
@@ -181,6 +196,16 @@ static void note_checkpoint_written(window_run *run, const char *path, bool ok)
     run->checkpoint_failing = !ok;
 }
 
+/* The document of a checkpoint: the whole state, or only task `only`. */
+static void format_checkpoint(window_run *run, strbuf *doc, uint64_t records,
+                              const struct checkpoint_outputs *sizes, const window_task *only,
+                              int64_t now)
+{
+    checkpoint_start(doc, run->config, records, sizes, now);
+    window_state_append(doc, run->windows, only);
+    checkpoint_finish(doc);
+}
+
 /* Results first, then the checkpoint that says they are out: a crash
  * between the two only repeats results, which the sink takes idempotently,
  * and late events and dead letters, which the restore cuts back. With
@@ -205,9 +230,8 @@ static void save_checkpoint(window_run *run)
         .dlq_bytes = run->dlq_fd >= 0 ? checkpoint_output_size(run->dlq_fd) : -1,
     };
     strbuf doc = STRBUF_INIT;
-    checkpoint_start(&doc, run->config, records, &sizes, now);
-    window_state_append_json(&doc, run->windows);
-    checkpoint_finish(&doc);
+    format_checkpoint(run, &doc, records, &sizes, NULL, now);
+    sb_putc(&doc, '\n');
     const char *target = run->pending_path ? run->pending_path : run->opt->checkpoint_path;
     bool ok = checkpoint_write_text(target, doc.data, doc.len) == 0;
     note_checkpoint_written(run, target, ok);
@@ -222,6 +246,170 @@ static void save_checkpoint(window_run *run)
     }
     sb_free(&doc);
     run->last_checkpoint_mono = monotonic_ms();
+}
+
+/* ---- partition states (streampulse(7)) ------------------------------------ */
+
+static struct managed_task *managed_find(window_run *run, const struct control_partition *p)
+{
+    for (size_t i = 0; i < run->n_managed; i++) {
+        struct managed_task *m = &run->managed[i];
+        if (m->partition == p->partition && strlen(m->topic) == p->topic_len &&
+            memcmp(m->topic, p->topic, p->topic_len) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+static void managed_remove(window_run *run, struct managed_task *m)
+{
+    *m = run->managed[--run->n_managed];
+}
+
+static struct window_source source_of(const struct control_partition *p)
+{
+    return (struct window_source){p->topic, p->topic_len, p->partition, 0};
+}
+
+/* Write the state of partition p (its task, or an empty one when it has
+ * none) as a _kafka_state line, answering token (NULL: none). The results
+ * it accounts for are all before it in the output. */
+static void write_state(window_run *run, const struct control_partition *p, const char *token)
+{
+    struct window_source src = source_of(p);
+    window_task *t = window_task_find(run->windows, &src);
+    int64_t now = wallclock_ms();
+    int64_t next_offset = -1;
+    sb_reset(&run->state_buf);
+    if (t != NULL) {
+        struct window_task_info info;
+        window_task_describe(t, &info);
+        next_offset = info.next_offset;
+        format_checkpoint(run, &run->state_buf, 0, NULL, t, now);
+    } else {
+        /* Nothing seen since the restore said there was nothing: say so. */
+        checkpoint_start(&run->state_buf, run->config, 0, NULL, now);
+        sb_printf(&run->state_buf, "\"tasks\":[],\"windows\":[]");
+        checkpoint_finish(&run->state_buf);
+    }
+    sb_reset(&run->line_buf);
+    control_state_format(&run->line_buf, p, next_offset, token, run->state_buf.data,
+                         run->state_buf.len);
+    put(run, run->out, &run->line_buf);
+    struct managed_task *m = managed_find(run, p);
+    if (m == NULL || t == NULL) return;
+    struct window_task_info info;
+    window_task_describe(t, &info);
+    m->events_written = info.counts.events;
+    m->watermark_written = info.watermark;
+    m->written = true;
+}
+
+/* Every managed partition whose task changed since its last state: the
+ * periodic checkpoint of the partitions, one line each. */
+static void write_changed_states(window_run *run)
+{
+    if (run->n_managed == 0 || run->downstream_gone) return;
+    for (size_t i = 0; i < run->n_managed; i++) {
+        struct managed_task *m = &run->managed[i];
+        struct control_partition p = {m->topic, strlen(m->topic), m->partition};
+        struct window_source src = source_of(&p);
+        window_task *t = window_task_find(run->windows, &src);
+        if (t == NULL) continue;
+        struct window_task_info info;
+        window_task_describe(t, &info);
+        if (m->written && info.counts.events == m->events_written &&
+            info.watermark == m->watermark_written)
+            continue;
+        write_state(run, &p, NULL);
+    }
+    flush_all(run);
+    run->last_checkpoint_mono = monotonic_ms();
+}
+
+/* A restore line: the partition continues from the state in it (or afresh
+ * when it has none), replacing whatever this process held of it. A state
+ * that does not fit these options stops the program: going on would mix
+ * two computations in one partition. */
+static void restore_partition(window_run *run, const struct control_line *cl)
+{
+    struct window_source src = source_of(&cl->part);
+    window_task *old = window_task_find(run->windows, &src);
+    if (old != NULL) window_task_drop(run->windows, old);
+    struct managed_task *m = managed_find(run, &cl->part);
+    if (m == NULL) {
+        if (run->n_managed == run->managed_cap) {
+            run->managed_cap = run->managed_cap ? 2 * run->managed_cap : 16;
+            run->managed = realloc(run->managed, run->managed_cap * sizeof *run->managed);
+            if (run->managed == NULL) abort();
+        }
+        m = &run->managed[run->n_managed++];
+    }
+    memset(m, 0, sizeof *m);
+    memcpy(m->topic, cl->part.topic, cl->part.topic_len);
+    m->partition = cl->part.partition;
+    if (cl->checkpoint == NULL) return;
+    char err[512];
+    struct checkpoint_reader reader;
+    uint64_t records;
+    int made = -1;
+    if (checkpoint_reader_parse(&reader, cl->checkpoint, cl->checkpoint_len, err, sizeof err) ==
+        0) {
+        if (check_head(run, &reader, &records, err, sizeof err) == 0)
+            made = window_state_restore(run->windows, &reader, wallclock_ms(), err, sizeof err);
+        checkpoint_reader_close(&reader);
+    }
+    window_task *t = made == 1 ? window_task_find(run->windows, &src) : NULL;
+    if (made > 0 && t == NULL) snprintf(err, sizeof err, "it holds another partition's state");
+    if (made > 1) snprintf(err, sizeof err, "it holds more than one partition");
+    if (t == NULL && made != 0)
+        diag_fatal(EX_DATAERR,
+                   "the stored state of %s/%d cannot be used: %s (delete it to start the "
+                   "partition afresh, e.g. redis-cli DEL sp:task:%s:%d)",
+                   m->topic, m->partition, err, m->topic, m->partition);
+}
+
+/* A revoke line: each partition's state goes out answering the token, and
+ * the partition is forgotten; a lost one is forgotten without a word. */
+static void revoke_partitions(window_run *run, const struct control_line *cl)
+{
+    for (size_t i = 0; i < cl->n_parts; i++) {
+        const struct control_partition *p = &cl->parts[i];
+        if (!cl->lost) write_state(run, p, cl->token);
+        struct window_source src = source_of(p);
+        window_task *t = window_task_find(run->windows, &src);
+        if (t != NULL) window_task_drop(run->windows, t);
+        struct managed_task *m = managed_find(run, p);
+        if (m != NULL) managed_remove(run, m);
+    }
+    flush_all(run);
+}
+
+static bool listed(const struct control_line *cl, const char *topic, size_t topic_len,
+                   int32_t partition)
+{
+    for (size_t k = 0; k < cl->n_parts; k++)
+        if (cl->parts[k].partition == partition && cl->parts[k].topic_len == topic_len &&
+            memcmp(cl->parts[k].topic, topic, topic_len) == 0)
+            return true;
+    return false;
+}
+
+/* An assignment line: the tasks of partitions not in it went to another
+ * process (their states, when stored, went with a revoke line before). */
+static void forget_unassigned(window_run *run, const struct control_line *cl)
+{
+    for (size_t i = window_task_count(run->windows); i-- > 0;) {
+        window_task *t = window_task_at(run->windows, i);
+        struct window_task_info info;
+        window_task_describe(t, &info);
+        if (window_task_is_kafka(t) && !listed(cl, info.topic, info.topic_len, info.partition))
+            window_task_drop(run->windows, t);
+    }
+    for (size_t i = run->n_managed; i-- > 0;) {
+        struct managed_task *m = &run->managed[i];
+        if (!listed(cl, m->topic, strlen(m->topic), m->partition)) managed_remove(run, m);
+    }
 }
 
 /* --barriers, at the end: give the sink a moment to complete the checkpoint
@@ -239,9 +427,7 @@ static void wait_for_barrier(window_run *run)
 
 static void update_gauges(window_run *run)
 {
-    int64_t wm = window_watermark(run->windows), high = window_highest(run->windows);
-    *run->lag_seconds =
-        (wm == INT64_MIN || wm == INT64_MAX || high == INT64_MIN) ? 0 : (double)(high - wm) / 1000;
+    *run->lag_seconds = (double)window_lag_ms(run->windows) / 1000;
     *run->open_windows = (double)window_count(run->windows);
     if (run->last_checkpoint_wall != 0)
         *run->checkpoint_age = (double)(wallclock_ms() - run->last_checkpoint_wall) / 1000;
@@ -260,13 +446,77 @@ static void on_clock(window_run *run)
         flush_all(run);
         run->last_emit_mono = mono;
     }
-    if (mono - run->last_checkpoint_mono >= run->opt->checkpoint_interval_ms) save_checkpoint(run);
+    if (mono - run->last_checkpoint_mono >= run->opt->checkpoint_interval_ms) {
+        save_checkpoint(run);
+        write_changed_states(run);
+    }
     flush_all(run);
     update_gauges(run);
     metrics_tick(run->metrics);
 }
 
 /* ---- input --------------------------------------------------------------- */
+
+static void handle_control(window_run *run, const char *line, size_t len, uint64_t line_number)
+{
+    struct control_line cl;
+    char err[256];
+    if (control_line_parse(line, len, &cl, err, sizeof err) != 0 || cl.kind == CONTROL_STATE) {
+        struct window_line none = {0};
+        char reason[300];
+        snprintf(reason, sizeof reason, "control line: %s",
+                 cl.kind == CONTROL_STATE ? "a _kafka_state line is sp-window's output" : err);
+        struct dlq_record rec = {
+            .error = DLQ_SCHEMA_VIOLATION, .reason = reason, .original = line, .original_len = len};
+        emit_dead_letter(run, run->dlq, &rec, &none, line_number);
+    } else if (cl.kind == CONTROL_ASSIGNMENT) {
+        forget_unassigned(run, &cl);
+    } else if (cl.kind == CONTROL_RESTORE) {
+        restore_partition(run, &cl);
+    } else {
+        revoke_partitions(run, &cl);
+    }
+    control_line_clear(&cl);
+}
+
+/* The DLQ reason of an event refused by window_add(). */
+static void describe_refusal(window_run *run, enum window_verdict v, const struct window_line *wl,
+                             const struct window_refusal *why, struct dlq_record *rec, char *reason,
+                             size_t reason_len, char *extra, size_t extra_len)
+{
+    char start[EVENT_TIME_TEXT_MAX], end[EVENT_TIME_TEXT_MAX];
+    rec->reason = reason;
+    rec->field = run->opt->time_field;
+    if (v == WINDOW_LATE) {
+        event_time_format(why->start_ms, start);
+        event_time_format(why->end_ms, end);
+        snprintf(reason, reason_len,
+                 "event time is behind the watermark by more than the allowed lateness");
+        snprintf(extra, extra_len, "\"windowStart\":\"%s\",\"windowEnd\":\"%s\"", start, end);
+        rec->error = DLQ_LATE_EVENT;
+        rec->extra_members = extra;
+    } else if (v == WINDOW_FUTURE) {
+        snprintf(reason, reason_len, "event time is more than %llds ahead of the wall clock",
+                 (long long)(run->opt->cfg.max_future_ms / 1000));
+        rec->error = DLQ_FUTURE_EVENT;
+    } else {
+        struct window_task_info owner;
+        window_task_describe(why->owner, &owner);
+        char key[80];
+        if (wl->key.is_string)
+            snprintf(key, sizeof key, "\"%.*s\"", (int)(wl->key.len < 60 ? wl->key.len : 60),
+                     wl->key.text);
+        else
+            snprintf(key, sizeof key, "%lld", (long long)wl->key.num);
+        snprintf(reason, reason_len,
+                 "%s %s came from partition %s/%d before, this record from %.*s/%d: a key must "
+                 "stay in one partition (produce keyed by it: sp-kcat-out --key %s)",
+                 run->opt->key_field, key, owner.topic, owner.partition, (int)wl->source.topic_len,
+                 wl->source.topic, wl->source.partition, run->opt->key_field);
+        rec->field = run->opt->key_field;
+        rec->error = DLQ_SCHEMA_VIOLATION;
+    }
+}
 
 static void handle_line(window_run *run, struct window_event_reader *reader, const char *line,
                         size_t len, enum line_status status, uint64_t line_number, int64_t now_ms)
@@ -280,41 +530,29 @@ static void handle_line(window_run *run, struct window_event_reader *reader, con
         emit_dead_letter(run, run->dlq, &rec, &wl, line_number);
         return;
     }
+    if (control_line_kind(line, len) != CONTROL_NONE) {
+        handle_control(run, line, len, line_number);
+        return;
+    }
     window_line_parse(reader, line, len, &wl);
     if (wl.has_source && window_already_counted(run->windows, &wl.source)) {
         window_line_clear(&wl);
         return;
     }
-    if (wl.kind == WINDOW_LINE_ASSIGNMENT) {
-        window_assign(run->windows, wl.parts, wl.n_parts, now_ms);
-    } else if (wl.kind == WINDOW_LINE_BAD) {
+    if (wl.kind == WINDOW_LINE_BAD) {
         rec.error = wl.error;
         rec.reason = wl.reason;
         rec.field = wl.field;
         emit_dead_letter(run, run->dlq, &rec, &wl, line_number);
     } else {
-        struct window_span span;
+        struct window_refusal why;
         enum window_verdict v = window_add(run->windows, &wl.key, wl.event_ms, wl.values,
-                                           wl.has_source ? &wl.source : NULL, now_ms, &span);
-        char reason[160], extra[128], start[EVENT_TIME_TEXT_MAX], end[EVENT_TIME_TEXT_MAX];
-        rec.field = run->opt->time_field;
-        rec.reason = reason;
-        if (v == WINDOW_LATE) {
-            event_time_format(span.start_ms, start);
-            event_time_format(span.end_ms, end);
-            snprintf(reason, sizeof reason,
-                     "event time is behind the watermark by more than the allowed lateness");
-            snprintf(extra, sizeof extra, "\"windowStart\":\"%s\",\"windowEnd\":\"%s\"", start,
-                     end);
-            rec.error = DLQ_LATE_EVENT;
-            rec.extra_members = extra;
-            emit_dead_letter(run, run->late, &rec, &wl, line_number);
-            (*run->late_events)++;
-        } else if (v == WINDOW_FUTURE) {
-            snprintf(reason, sizeof reason, "event time is more than %llds ahead of the wall clock",
-                     (long long)(run->opt->cfg.max_future_ms / 1000));
-            rec.error = DLQ_FUTURE_EVENT;
-            emit_dead_letter(run, run->dlq, &rec, &wl, line_number);
+                                           wl.has_source ? &wl.source : NULL, now_ms, &why);
+        if (v != WINDOW_ACCEPTED) {
+            char reason[512], extra[128];
+            describe_refusal(run, v, &wl, &why, &rec, reason, sizeof reason, extra, sizeof extra);
+            emit_dead_letter(run, v == WINDOW_LATE ? run->late : run->dlq, &rec, &wl, line_number);
+            if (v == WINDOW_LATE) (*run->late_events)++;
         }
     }
     window_line_clear(&wl);
@@ -432,6 +670,7 @@ int window_run_finish(window_run *run, bool finished)
      * the windows open, so a restart on the replayed input completes them. */
     wait_for_barrier(run);
     save_checkpoint(run);
+    write_changed_states(run);
     if (finished && !run->downstream_gone) window_close_all(run->windows);
     flush_all(run);
     update_gauges(run);
@@ -444,6 +683,8 @@ int window_run_finish(window_run *run, bool finished)
     out_close(run->late);
     out_close(run->dlq);
     sb_free(&run->line_buf);
+    sb_free(&run->state_buf);
+    free(run->managed);
     window_event_reader_free(&run->events);
     free(run->pending_path);
     free(run);

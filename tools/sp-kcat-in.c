@@ -5,7 +5,8 @@
  * and rebalance), a fixed list (-p), or, with neither, every partition of the
  * topic. In a group, an offset is stored for commit only after the next
  * program has read its record, so a restart never skips a record the next
- * program did not get. */
+ * program did not get. With --state-url each partition's state moves with
+ * it (kafka_source.h). */
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -14,11 +15,13 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "diag.h"
 #include "kafka.h"
 #include "kafka_source.h"
 #include "metrics.h"
+#include "redis_store.h"
 
 /* Partition numbers above this are refused: the consumer keeps its
  * partitions in an array. */
@@ -33,6 +36,8 @@ struct options {
     bool offset_given;
     bool exit_at_eof;
     const char *resume_from;
+    struct redis_target state_store;
+    bool state_store_given;
     const char *metrics_file;
     rd_kafka_conf_t *conf;
 };
@@ -40,7 +45,8 @@ struct options {
 static void usage(FILE *out)
 {
     fputs("usage: sp-kcat-in [-q] -b BROKERS -t TOPIC [-G GROUP | -p PARTITIONS]\n"
-          "                  [-o OFFSET] [-e] [--resume-from CHECKPOINT] [-X PROP=VALUE]...\n"
+          "                  [-o OFFSET] [-e] [--resume-from CHECKPOINT |\n"
+          "                  --state-url URL | --state-socket PATH] [-X PROP=VALUE]...\n"
           "                  [--metrics-file PATH]\n"
           "\n"
           "Consume TOPIC and write each message as one NDJSON line with\n"
@@ -57,6 +63,11 @@ static void usage(FILE *out)
           "  -e, --exit                exit at the end of every assigned partition\n"
           "      --resume-from PATH    start each partition at the offset saved in\n"
           "                            sp-window's checkpoint PATH (absent: as -o)\n"
+          "      --state-url URL       keep each partition's state in the Redis at URL\n"
+          "                            (redis://[:password@]host[:port][/db]), where\n"
+          "                            sp-redis-sink stores it: a partition moves to\n"
+          "                            another member or machine with its state\n"
+          "      --state-socket PATH   the same over a unix socket\n"
           "  -X PROP=VALUE             any librdkafka property (overrides the defaults:\n"
           "                            fetch.wait.max.ms=100, queued.min.messages=1000000)\n"
           "      --metrics-file PATH   Prometheus textfile: sp_events_in_total,\n"
@@ -82,6 +93,11 @@ static void finish_options(struct options *opt)
     for (size_t i = 0; i < opt->n_partitions; i++)
         if (opt->partitions[i] > MAX_PARTITION) usage_error("-p: partition number too large");
     if (opt->group && opt->partitions) usage_error("-G and -p exclude each other");
+    if (opt->resume_from && opt->state_store_given)
+        usage_error("--resume-from and --state-url exclude each other");
+    if (opt->group && !opt->state_store_given)
+        diag_warn("-G without --state-url: a partition that moves to another member loses its "
+                  "open windows (see streampulse(7))");
     if (!opt->group && opt->offset == RD_KAFKA_OFFSET_STORED)
         usage_error("-o stored needs a consumer group (-G)");
     if (opt->group) {
@@ -105,7 +121,7 @@ static void finish_options(struct options *opt)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_RESUME };
+    enum { OPT_RESUME = 256, OPT_STATE_URL, OPT_STATE_SOCKET };
     static const struct option longopts[] = {
         {"brokers", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},
@@ -114,11 +130,14 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {"offset", required_argument, NULL, 'o'},
         {"exit", no_argument, NULL, 'e'},
         {"resume-from", required_argument, NULL, OPT_RESUME},
+        {"state-url", required_argument, NULL, OPT_STATE_URL},
+        {"state-socket", required_argument, NULL, OPT_STATE_SOCKET},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     opt->offset = RD_KAFKA_OFFSET_BEGINNING;
     opt->conf = kafka_conf_new();
+    redis_target_default(&opt->state_store);
     /* Offsets are stored by hand once their records are downstream; the
      * auto-committer only sends what was stored. */
     kafka_conf_set_or_exit(opt->conf, "enable.auto.offset.store", "false");
@@ -157,6 +176,16 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case OPT_RESUME:
             opt->resume_from = optarg;
             break;
+        case OPT_STATE_URL:
+            if (redis_target_parse_url(optarg, &opt->state_store, why, sizeof why) != 0)
+                diag_fatal(EX_USAGE, "--state-url: %s", why);
+            opt->state_store_given = true;
+            break;
+        case OPT_STATE_SOCKET:
+            if (redis_target_set_socket(&opt->state_store, optarg) != 0)
+                diag_fatal(EX_USAGE, "--state-socket: bad socket path '%s'", optarg);
+            opt->state_store_given = true;
+            break;
         case 'X':
             if (kafka_conf_set_pair(opt->conf, optarg, why, sizeof why) < 0)
                 diag_fatal(EX_USAGE, "-X %s", why);
@@ -171,10 +200,10 @@ static void parse_options(int argc, char **argv, struct options *opt)
     finish_options(opt);
 }
 
-static void load_resume_offsets(const struct options *opt, kafka_offsets *resume)
+static void load_resume_offsets(const struct options *opt, partition_offsets *resume)
 {
     char why[512];
-    int rc = kafka_checkpoint_offsets(opt->resume_from, opt->topic, resume, why, sizeof why);
+    int rc = checkpoint_read_offsets(opt->resume_from, opt->topic, resume, why, sizeof why);
     if (rc < 0) diag_fatal(EX_NOINPUT, "--resume-from %s", why);
     if (rc == 1) diag_warn("no checkpoint at %s yet: starting as -o says", opt->resume_from);
 }
@@ -186,7 +215,7 @@ int main(int argc, char **argv)
     parse_options(argc, argv, &opt);
     diag_install_signals();
 
-    kafka_offsets resume = {0};
+    partition_offsets resume = {0};
     if (opt.resume_from) load_resume_offsets(&opt, &resume);
     struct kafka_source_options source_opt = {
         .topic = opt.topic,
@@ -196,6 +225,7 @@ int main(int argc, char **argv)
         .offset = opt.offset,
         .exit_at_eof = opt.exit_at_eof,
         .resume = &resume,
+        .state_store = opt.state_store_given ? &opt.state_store : NULL,
     };
     metrics *m = metrics_new("sp-kcat-in", opt.metrics_file);
     char why[512];
@@ -206,7 +236,7 @@ int main(int argc, char **argv)
     if (code == 0) kafka_source_run(source);
     int finish_code = kafka_source_finish(source);
     metrics_free(m);
-    kafka_offsets_free(&resume);
+    partition_offsets_free(&resume);
     free(opt.partitions);
     return code ? code : finish_code;
 }

@@ -3,7 +3,9 @@
  * retries the same batch and stops reading, so the pipe fills, upstream
  * waits, and nothing is lost. With --checkpoint it completes the checkpoints
  * of sp-window --barriers: a barrier line moves the pending checkpoint into
- * place once Redis has every result before it (checkpoint.h). */
+ * place once Redis has every result before it (checkpoint.h). A Kafka
+ * partition's state (a _kafka_state line, control_line.h) is stored in the
+ * same MULTI/EXEC as the results before it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,6 +18,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "control_line.h"
 #include "diag.h"
 #include "dlq.h"
 #include "event_time.h"
@@ -45,7 +48,7 @@ struct config {
 };
 
 struct counters {
-    uint64_t *in, *out, *redis_errors, *retries, *batches, *checkpoints;
+    uint64_t *in, *out, *redis_errors, *retries, *batches, *checkpoints, *task_states;
     uint64_t *dlq[DLQ_ERROR_COUNT];
 };
 
@@ -187,6 +190,8 @@ static void register_counters(struct sink *s)
         metrics_counter(m, "sp_redis_batches_total", NULL, "MULTI/EXEC batches written.");
     s->n.checkpoints = metrics_counter(m, "sp_checkpoints_completed_total", NULL,
                                        "Checkpoints of sp-window completed on their barrier.");
+    s->n.task_states = metrics_counter(m, "sp_task_states_stored_total", NULL,
+                                       "Kafka partition states stored with their results.");
     for (int e = 0; e < DLQ_ERROR_COUNT; e++) {
         char labels[64];
         snprintf(labels, sizeof labels, "error_type=\"%s\"", dlq_error_name(e));
@@ -306,7 +311,7 @@ static int wait_inflight(struct sink *s)
  * it the one in flight. Returns 0, or -1 when giving up on Redis. */
 static int send_batch(struct sink *s)
 {
-    if (redis_batch_count(s->batch) == 0) return 0;
+    if (redis_batch_empty(s->batch)) return 0;
     if (wait_inflight(s) != 0) return -1;
     redis_batch *b = s->batch;
     s->batch = s->inflight;
@@ -347,6 +352,27 @@ static int complete_checkpoint(struct sink *s)
     return 0;
 }
 
+/* A partition's state: into the batch with the results before it, and the
+ * batch into Redis now (a member handing the partition over waits for it).
+ * A malformed line is a dead letter. Returns 0, or -1 when giving up on
+ * Redis. */
+static int store_task_state(struct sink *s, const char *line, size_t len, uint64_t line_no)
+{
+    struct control_line cl;
+    char err[256];
+    if (control_line_parse(line, len, &cl, err, sizeof err) != 0) {
+        dead_letter(s, DLQ_SCHEMA_VIOLATION, err, "_kafka_state", line, len, line_no);
+        control_line_clear(&cl);
+        return 0;
+    }
+    redis_batch_add_task_state(s->batch, cl.part.topic, cl.part.topic_len, cl.part.partition,
+                               cl.next_offset, cl.token, cl.checkpoint, cl.checkpoint_len);
+    control_line_clear(&cl);
+    if (flush_all(s) != 0) return -1;
+    ++*s->n.task_states;
+    return 0;
+}
+
 /* Read, batch and write until the input ends or a signal arrives. Returns
  * the exit status. */
 static int run(struct sink *s, line_reader *reader)
@@ -365,6 +391,10 @@ static int run(struct sink *s, line_reader *reader)
         case LINE_OK:
             if (checkpoint_is_barrier(line, len)) {
                 if (complete_checkpoint(s) != 0) return EX_UNAVAILABLE;
+                continue;
+            }
+            if (control_line_kind(line, len) == CONTROL_STATE) {
+                if (store_task_state(s, line, len, line_no) != 0) return EX_UNAVAILABLE;
                 continue;
             }
             ++*s->n.in;

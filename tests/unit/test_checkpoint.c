@@ -131,8 +131,8 @@ TEST(validate_checks_format_and_version)
     const char *bad[] = {
         "{}",
         "{\"format\":\"other\",\"version\":1,\"config\":\"c\",\"records\":1}",
-        "{\"format\":\"sp-window-checkpoint\",\"version\":2,\"config\":\"c\",\"records\":1}",
-        "{\"format\":\"sp-window-checkpoint\",\"version\":1,\"config\":\"c\",\"records\":-1}",
+        "{\"format\":\"sp-window-checkpoint\",\"version\":1,\"config\":\"c\",\"records\":1}",
+        "{\"format\":\"sp-window-checkpoint\",\"version\":2,\"config\":\"c\",\"records\":-1}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         json_t *doc = json_loads(bad[i], 0, NULL);
@@ -267,6 +267,63 @@ TEST(complete_moves_the_pending_checkpoint_into_place)
     free(path);
 }
 
+/* A checkpoint written by lib/checkpoint holding the given tasks. */
+static void write_tasks(const char *path, const char *tasks_json)
+{
+    json_t *state = json_pack("{s:o}", "tasks", json_loads(tasks_json, 0, NULL));
+    json_t *doc = checkpoint_build("test", 42, state, 0);
+    CHECK(checkpoint_write(path, doc) == 0);
+    json_decref(doc);
+    json_decref(state);
+}
+
+TEST(offsets_of_one_topic_from_the_tasks)
+{
+    char path[] = "/tmp/test_kafka_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    write_tasks(path, "[{\"topic\":\"events\",\"partition\":0,\"next_offset\":1234,"
+                      "\"highest\":null,\"assigned\":true},"
+                      "{\"topic\":\"other\",\"partition\":1,\"next_offset\":5,"
+                      "\"highest\":null,\"assigned\":true},"
+                      "{\"topic\":\"events\",\"partition\":2,\"next_offset\":99,"
+                      "\"highest\":null,\"assigned\":false},"
+                      "{\"topic\":\"events\",\"partition\":3,\"next_offset\":-1,"
+                      "\"highest\":null,\"assigned\":true},"
+                      "{\"topic\":\"\",\"partition\":-1,\"next_offset\":7,"
+                      "\"highest\":null,\"assigned\":false}]");
+    partition_offsets o = {0};
+    char err[256];
+    CHECK_INT(checkpoint_read_offsets(path, "events", &o, err, sizeof err), 0);
+    CHECK_INT(o.n, 2);
+    CHECK_INT(partition_offsets_get(&o, 0), 1234);
+    CHECK_INT(partition_offsets_get(&o, 2), 99);
+    CHECK_INT(partition_offsets_get(&o, 1), -1);
+    CHECK_INT(partition_offsets_get(&o, 3), -1);
+    partition_offsets_free(&o);
+
+    CHECK_INT(checkpoint_read_offsets(path, "absent", &o, err, sizeof err), 0);
+    CHECK_INT(o.n, 0);
+
+    write_tasks(path, "[{\"topic\":\"events\",\"partition\":\"0\",\"next_offset\":1}]");
+    CHECK_INT(checkpoint_read_offsets(path, "events", &o, err, sizeof err), -1);
+    CHECK(o.n == 0 && o.entries == NULL);
+
+    FILE *f = fopen(path, "w");
+    fputs("{\"tasks\":[]}", f); /* JSON, but not a checkpoint */
+    fclose(f);
+    CHECK_INT(checkpoint_read_offsets(path, "events", &o, err, sizeof err), -1);
+    CHECK(strstr(err, "not an sp-window checkpoint") != NULL);
+    f = fopen(path, "w");
+    fputs("{\"format\":", f);
+    fclose(f);
+    CHECK_INT(checkpoint_read_offsets(path, "events", &o, err, sizeof err), -1);
+
+    unlink(path);
+    CHECK_INT(checkpoint_read_offsets(path, "events", &o, err, sizeof err), 1);
+    CHECK_INT(o.n, 0);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL) return 2;
@@ -285,5 +342,6 @@ int main(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 2;
+    RUN(offsets_of_one_topic_from_the_tasks);
     RETURN_SUMMARY();
 }

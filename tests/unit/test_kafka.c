@@ -81,91 +81,10 @@ TEST(conf_pairs)
     rd_kafka_conf_destroy(conf);
 }
 
-TEST(assignment_line)
-{
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(2);
-    rd_kafka_topic_partition_list_add(parts, "events", 0);
-    rd_kafka_topic_partition_list_add(parts, "events", 3);
-    strbuf sb = STRBUF_INIT;
-    kafka_assignment_format(&sb, parts);
-    CHECK(sb.len > 0 && sb.data[sb.len - 1] == '\n');
-    json_t *want = json_loads("{\"_kafka_assignment\":[{\"topic\":\"events\",\"partition\":0},"
-                              "{\"topic\":\"events\",\"partition\":3}]}",
-                              0, NULL);
-    json_t *got = json_loadb(sb.data, sb.len, 0, NULL);
-    CHECK(got && json_equal(got, want));
-    json_decref(got);
-    json_decref(want);
-    sb_reset(&sb);
-    kafka_assignment_format(&sb, NULL);
-    CHECK_STR(sb.data, "{\"_kafka_assignment\":[]}\n");
-    sb_free(&sb);
-    rd_kafka_topic_partition_list_destroy(parts);
-}
-
-/* A checkpoint written by lib/checkpoint holding the given partitions. */
-static void write_checkpoint(const char *path, const char *partitions_json)
-{
-    json_t *state = json_pack("{s:o}", "partitions", json_loads(partitions_json, 0, NULL));
-    json_t *doc = checkpoint_build("test", 42, state, 0);
-    CHECK(checkpoint_write(path, doc) == 0);
-    json_decref(doc);
-    json_decref(state);
-}
-
-TEST(checkpoint_offsets)
-{
-    char path[] = "/tmp/test_kafka_XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    write_checkpoint(path, "[{\"topic\":\"events\",\"partition\":0,\"next_offset\":1234,"
-                           "\"highest\":null,\"assigned\":true},"
-                           "{\"topic\":\"other\",\"partition\":1,\"next_offset\":5,"
-                           "\"highest\":null,\"assigned\":true},"
-                           "{\"topic\":\"events\",\"partition\":2,\"next_offset\":99,"
-                           "\"highest\":null,\"assigned\":false},"
-                           "{\"topic\":\"events\",\"partition\":3,\"next_offset\":-1,"
-                           "\"highest\":null,\"assigned\":true},"
-                           "{\"topic\":\"\",\"partition\":-1,\"next_offset\":7,"
-                           "\"highest\":null,\"assigned\":false}]");
-    kafka_offsets o = {0};
-    char err[256];
-    CHECK_INT(kafka_checkpoint_offsets(path, "events", &o, err, sizeof err), 0);
-    CHECK_INT(o.n, 2);
-    CHECK_INT(kafka_offsets_get(&o, 0), 1234);
-    CHECK_INT(kafka_offsets_get(&o, 2), 99);
-    CHECK_INT(kafka_offsets_get(&o, 1), RD_KAFKA_OFFSET_INVALID);
-    CHECK_INT(kafka_offsets_get(&o, 3), RD_KAFKA_OFFSET_INVALID);
-    kafka_offsets_free(&o);
-
-    CHECK_INT(kafka_checkpoint_offsets(path, "absent", &o, err, sizeof err), 0);
-    CHECK_INT(o.n, 0);
-
-    write_checkpoint(path, "[{\"topic\":\"events\",\"partition\":\"0\",\"next_offset\":1}]");
-    CHECK_INT(kafka_checkpoint_offsets(path, "events", &o, err, sizeof err), -1);
-    CHECK(o.n == 0 && o.entries == NULL);
-
-    FILE *f = fopen(path, "w");
-    fputs("{\"partitions\":[]}", f); /* JSON, but not a checkpoint */
-    fclose(f);
-    CHECK_INT(kafka_checkpoint_offsets(path, "events", &o, err, sizeof err), -1);
-    CHECK(strstr(err, "not an sp-window checkpoint") != NULL);
-    f = fopen(path, "w");
-    fputs("{\"format\":", f);
-    fclose(f);
-    CHECK_INT(kafka_checkpoint_offsets(path, "events", &o, err, sizeof err), -1);
-
-    unlink(path);
-    CHECK_INT(kafka_checkpoint_offsets(path, "events", &o, err, sizeof err), 1);
-    CHECK_INT(o.n, 0);
-}
-
 int main(void)
 {
     RUN(offsets_as_kcat);
     RUN(partition_lists);
     RUN(conf_pairs);
-    RUN(assignment_line);
-    RUN(checkpoint_offsets);
     RETURN_SUMMARY();
 }

@@ -126,8 +126,8 @@ TEST(resume_offsets_and_chosen_partitions)
     for (int i = 0; i < 3; i++)
         produce("t3", 0, "{\"x\":0}");
     produce("t3", 1, "{\"x\":1}");
-    struct kafka_offset_entry entries[] = {{0, 2}};
-    kafka_offsets resume = {1, entries};
+    struct partition_offset entries[] = {{0, 2}};
+    partition_offsets resume = {1, entries};
     int32_t only_zero[] = {0};
     struct kafka_source_options opt = {.topic = "t3",
                                        .partitions = only_zero,

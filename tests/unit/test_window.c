@@ -3,8 +3,10 @@
 #include <stdlib.h>
 
 #include "aggregate.h"
+#include "checkpoint.h"
 #include "unit.h"
 #include "window.h"
+#include "window_state.h"
 
 #define MIN 60000
 
@@ -43,8 +45,17 @@ static enum window_verdict add_at(window_set *ws, int64_t k, int64_t t, double v
 {
     struct window_key key = {.num = k};
     double values[3] = {v, v, v};
-    struct window_span span;
-    return window_add(ws, &key, t, values, src, now, &span);
+    struct window_refusal why;
+    return window_add(ws, &key, t, values, src, now, &why);
+}
+
+/* The members of src's task (NULL: the plain one); zeroes when it has none. */
+static struct window_task_info info_of(const window_set *ws, const struct window_source *src)
+{
+    struct window_task_info info = {0};
+    const window_task *t = window_task_find(ws, src);
+    if (t != NULL) window_task_describe(t, &info);
+    return info;
 }
 
 static const int64_t NOW = 1700000000000LL; /* a wall clock well after the events */
@@ -84,9 +95,9 @@ TEST(string_keys_after_integers_bytewise)
     struct window_key b = {.is_string = true, .text = "b", .len = 1};
     struct window_key a = {.is_string = true, .text = "ab", .len = 2};
     double values[3] = {1, 1, 1};
-    struct window_span span;
-    window_add(ws, &b, 10, values, NULL, NOW, &span);
-    window_add(ws, &a, 10, values, NULL, NOW, &span);
+    struct window_refusal why;
+    window_add(ws, &b, 10, values, NULL, NOW, &why);
+    window_add(ws, &a, 10, values, NULL, NOW, &why);
     add_at(ws, 500, 10, 1, NULL, NOW);
     window_close_all(ws);
     const char *p500 = strstr(emitted.data, "\"k\":500"),
@@ -120,12 +131,13 @@ TEST(past_delay_is_late_with_its_window)
     add_at(ws, 1, 10 * MIN, 1, NULL, NOW); /* watermark 9m */
     struct window_key key = {.num = 1};
     double values[3] = {1, 1, 1};
-    struct window_span span;
-    CHECK_INT(window_add(ws, &key, 8 * MIN + 30000, values, NULL, NOW, &span), WINDOW_LATE);
-    CHECK_INT(span.start_ms, 8 * MIN);
-    CHECK_INT(span.end_ms, 9 * MIN);
+    struct window_refusal why;
+    CHECK_INT(window_add(ws, &key, 8 * MIN + 30000, values, NULL, NOW, &why), WINDOW_LATE);
+    CHECK_INT(why.start_ms, 8 * MIN);
+    CHECK_INT(why.end_ms, 9 * MIN);
+    CHECK_INT(info_of(ws, NULL).counts.late, 1);
     /* The window [9m,10m) is still open. */
-    CHECK_INT(window_add(ws, &key, 9 * MIN, values, NULL, NOW, &span), WINDOW_ACCEPTED);
+    CHECK_INT(window_add(ws, &key, 9 * MIN, values, NULL, NOW, &why), WINDOW_ACCEPTED);
     window_set_free(ws);
 }
 
@@ -164,7 +176,8 @@ TEST(future_event_is_refused_and_moves_nothing)
     reset_output();
     add_at(ws, 1, NOW - 10 * MIN, 1, NULL, NOW);
     CHECK_INT(add_at(ws, 1, NOW + 2 * 3600000LL, 1, NULL, NOW), WINDOW_FUTURE);
-    CHECK_INT(window_highest(ws), NOW - 10 * MIN);
+    CHECK_INT(info_of(ws, NULL).highest, NOW - 10 * MIN);
+    CHECK_INT(info_of(ws, NULL).counts.future, 1);
     CHECK_INT(add_at(ws, 1, NOW - 10 * MIN + 1, 1, NULL, NOW), WINDOW_ACCEPTED);
     CHECK_INT(n_emitted, 0);
     window_set_free(ws);
@@ -188,24 +201,29 @@ TEST(hopping_windows_take_each_event_size_over_slide_times)
     window_set_free(ws);
 }
 
-TEST(partition_backlog_does_not_make_another_late)
+TEST(each_partition_is_a_task_with_its_own_watermark)
 {
     struct window_config cfg = config();
     cfg.max_delay_ms = MIN;
     window_set *ws = window_set_new(&cfg, collect, NULL);
+    reset_output();
     struct window_source parts[2] = {{"events", 6, 0, 0}, {"events", 6, 1, 0}};
-    window_assign(ws, parts, 2, NOW);
     for (int i = 0; i < 60; i++) {
         parts[0].offset = i;
         add_at(ws, 1, (int64_t)i * MIN, 1, &parts[0], NOW);
     }
-    CHECK(window_watermark(ws) == INT64_MIN); /* partition 1 has sent nothing */
+    CHECK_INT(info_of(ws, &parts[0]).watermark, 58 * MIN);
+    CHECK_INT(n_emitted, 58); /* partition 0 closed its own windows */
+    /* A backlog in partition 1: never measured against partition 0. */
     parts[1].offset = 0;
     CHECK_INT(add_at(ws, 2, 0, 1, &parts[1], NOW), WINDOW_ACCEPTED);
-    CHECK_INT(window_watermark(ws), -MIN);
+    CHECK_INT(info_of(ws, &parts[1]).watermark, -MIN);
     parts[1].offset = 1;
     add_at(ws, 2, 30 * MIN, 1, &parts[1], NOW);
-    CHECK_INT(window_watermark(ws), 29 * MIN);
+    CHECK_INT(info_of(ws, &parts[1]).watermark, 29 * MIN);
+    CHECK_INT(info_of(ws, &parts[0]).watermark, 58 * MIN);
+    CHECK_INT(info_of(ws, &parts[1]).next_offset, 2);
+    CHECK_INT(window_task_count(ws), 2);
     /* Offsets below the next one are recognised as counted. */
     parts[0].offset = 59;
     CHECK(window_already_counted(ws, &parts[0]));
@@ -214,25 +232,66 @@ TEST(partition_backlog_does_not_make_another_late)
     window_set_free(ws);
 }
 
-TEST(idle_partition_and_idle_input)
+TEST(a_key_stays_in_the_partition_it_came_from)
+{
+    struct window_config cfg = config();
+    window_set *ws = window_set_new(&cfg, collect, NULL);
+    struct window_source p0 = {"events", 6, 0, 0}, p1 = {"events", 6, 1, 0};
+    struct window_key key = {.num = 7};
+    double values[3] = {1, 1, 1};
+    struct window_refusal why;
+    CHECK_INT(window_add(ws, &key, 1000, values, &p0, NOW, &why), WINDOW_ACCEPTED);
+    p1.offset = 5;
+    CHECK_INT(window_add(ws, &key, 2000, values, &p1, NOW, &why), WINDOW_KEY_ELSEWHERE);
+    CHECK(why.owner == window_task_find(ws, &p0));
+    CHECK_INT(info_of(ws, &p1).counts.elsewhere, 1);
+    CHECK_INT(info_of(ws, &p1).next_offset, 6); /* refused, but read */
+    /* Plain input is one task and is not checked against the partitions. */
+    CHECK_INT(window_add(ws, &key, 2000, values, NULL, NOW, &why), WINDOW_ACCEPTED);
+    /* Once partition 0's task is handed over, the key is free again. */
+    window_task_drop(ws, window_task_find(ws, &p0));
+    CHECK(window_task_find(ws, &p0) == NULL);
+    CHECK_INT(window_add(ws, &key, 3000, values, &p1, NOW, &why), WINDOW_ACCEPTED);
+    window_set_free(ws);
+}
+
+TEST(a_dropped_task_emits_nothing_and_leaves_the_others)
+{
+    struct window_config cfg = config();
+    cfg.track_changes = true;
+    window_set *ws = window_set_new(&cfg, collect, NULL);
+    reset_output();
+    struct window_source p0 = {"events", 6, 0, 0}, p1 = {"events", 6, 1, 0};
+    for (int k = 0; k < 100; k++) {
+        add_at(ws, k, 1000, 1, &p0, NOW);
+        add_at(ws, 1000 + k, 1000, 1, &p1, NOW);
+    }
+    CHECK_INT(window_count(ws), 200);
+    window_task_drop(ws, window_task_find(ws, &p0));
+    CHECK_INT(window_count(ws), 100);
+    window_emit_changed(ws);
+    CHECK_INT(n_emitted, 100);
+    CHECK(!contains("\"k\":5,"));
+    window_close_all(ws);
+    CHECK_INT(n_emitted, 200);
+    window_set_free(ws);
+}
+
+TEST(idle_task_follows_the_wall_clock)
 {
     struct window_config cfg = config();
     cfg.idle_timeout_ms = 10000;
     window_set *ws = window_set_new(&cfg, collect, NULL);
     reset_output();
     struct window_source parts[2] = {{"t", 1, 0, 0}, {"t", 1, 1, 0}};
-    window_assign(ws, parts, 2, NOW);
     add_at(ws, 1, 5 * MIN, 1, &parts[0], NOW);
-    CHECK(window_watermark(ws) == INT64_MIN);
-    add_at(ws, 1, 5 * MIN + 1, 1, &parts[0], NOW + 9000);
+    add_at(ws, 2, 5 * MIN, 1, &parts[1], NOW + 9000);
     window_tick(ws, NOW + 9999);
-    CHECK(window_watermark(ws) == INT64_MIN);
-    window_tick(ws, NOW + 10000); /* partition 1 idle for 10 s */
-    CHECK_INT(window_watermark(ws), 5 * MIN + 1);
-    /* Nothing arrives for 10 s: the watermark follows the wall clock. */
-    window_tick(ws, NOW + 9000 + 60000);
-    CHECK_INT(window_watermark(ws), 5 * MIN + 1 + 60000);
-    CHECK_INT(n_emitted, 1);
+    CHECK_INT(info_of(ws, &parts[0]).watermark, 5 * MIN);
+    window_tick(ws, NOW + 70000); /* partition 0 quiet for 70 s: a minute more */
+    CHECK_INT(info_of(ws, &parts[0]).watermark, 5 * MIN + 70000);
+    CHECK_INT(info_of(ws, &parts[1]).watermark, 5 * MIN + 61000);
+    CHECK_INT(n_emitted, 2);
     window_set_free(ws);
 }
 
@@ -270,6 +329,26 @@ static void feed(window_set *ws, int from, int to)
     }
 }
 
+/* The state of ws (or of its task only) as a whole checkpoint document. */
+static void checkpoint_of(const window_set *ws, const window_task *only, strbuf *doc)
+{
+    sb_reset(doc);
+    checkpoint_start(doc, "test", 0, NULL, NOW);
+    window_state_append(doc, ws, only);
+    checkpoint_finish(doc);
+}
+
+/* Restore doc into ws. Returns the tasks made, or -1. */
+static int restore_from(window_set *ws, const strbuf *doc)
+{
+    struct checkpoint_reader r;
+    char err[256];
+    if (checkpoint_reader_parse(&r, doc->data, doc->len, err, sizeof err) != 0) return -1;
+    int made = window_state_restore(ws, &r, NOW, err, sizeof err);
+    checkpoint_reader_close(&r);
+    return made;
+}
+
 TEST(state_round_trip_continues_exactly)
 {
     struct window_config cfg = config();
@@ -286,22 +365,65 @@ TEST(state_round_trip_continues_exactly)
     window_set *first = window_set_new(&cfg, collect, NULL);
     feed(first, 0, 12345);
     strbuf text = STRBUF_INIT;
-    sb_putc(&text, '{');
-    window_state_append_json(&text, first);
-    sb_putc(&text, '}');
+    checkpoint_of(first, NULL, &text);
     window_set_free(first);
 
     window_set *second = window_set_new(&cfg, collect, NULL);
-    json_t *back = json_loads(text.data, 0, NULL);
-    char err[256];
-    CHECK_INT(window_state_from_json(second, back, NOW, err, sizeof err), 0);
+    CHECK_INT(restore_from(second, &text), 1);
     feed(second, 12345, 30000);
     window_close_all(second);
     CHECK_STR(emitted.data, uninterrupted);
     window_set_free(second);
-    json_decref(back);
     sb_free(&text);
     free(uninterrupted);
+}
+
+/* Events of two partitions; a record of partition p at i has key p*100+i%7. */
+static void feed_parts(window_set *ws, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        struct window_source src = {"events", 6, i % 2, i / 2};
+        int64_t t = (int64_t)i * 997 - (i * 7919 % 5) * 20000;
+        add_at(ws, (i % 2) * 100 + i % 7, t, 1, &src, NOW);
+    }
+}
+
+TEST(one_task_moves_to_another_set_with_its_keys_and_windows)
+{
+    struct window_config cfg = config();
+    cfg.max_delay_ms = 90000;
+    window_set *whole = window_set_new(&cfg, collect, NULL);
+    reset_output();
+    feed_parts(whole, 0, 20000);
+    window_close_all(whole);
+    int whole_count = n_emitted;
+    window_set_free(whole);
+
+    /* Partition 1 leaves one set half way and continues in another. */
+    reset_output();
+    window_set *a = window_set_new(&cfg, collect, NULL);
+    feed_parts(a, 0, 10000);
+    struct window_source p1 = {"events", 6, 1, 0};
+    strbuf text = STRBUF_INIT;
+    checkpoint_of(a, window_task_find(a, &p1), &text);
+    window_task_drop(a, window_task_find(a, &p1));
+    window_set *b = window_set_new(&cfg, collect, NULL);
+    CHECK_INT(restore_from(b, &text), 1);
+    CHECK_INT(window_task_count(b), 1);
+    for (int i = 10000; i < 20000; i++) {
+        struct window_source src = {"events", 6, i % 2, i / 2};
+        int64_t t = (int64_t)i * 997 - (i * 7919 % 5) * 20000;
+        add_at(i % 2 ? b : a, (i % 2) * 100 + i % 7, t, 1, &src, NOW);
+    }
+    window_close_all(a);
+    window_close_all(b);
+    CHECK_INT(n_emitted, whole_count);
+    /* The keys went with it: partition 0 may not take key 101 now in b. */
+    struct window_source p0 = {"events", 6, 0, 99999};
+    CHECK_INT(add_at(b, 101, 1000, 1, &p0, NOW), WINDOW_KEY_ELSEWHERE);
+    window_set_free(a);
+    window_set_free(b);
+    sb_free(&text);
 }
 
 TEST(many_keys_hash_table_keeps_every_window)
@@ -322,23 +444,34 @@ TEST(many_keys_hash_table_keeps_every_window)
 TEST(restore_rejects_bad_state)
 {
     struct window_config cfg = config();
-    const char *bad[] = {
-        "{}",
-        "{\"watermark\":\"x\",\"highest\":null,\"assignment_known\":false,\"partitions\":[],"
-        "\"windows\":[]}",
-        ("{\"watermark\":null,\"highest\":null,\"assignment_known\":false,\"partitions\":[],"
-         "\"windows\":[{\"key\":1,\"start\":5,\"emitted\":false,\"state\":{\"count\":1,"
-         "\"fields\":[]}}]}"),
-        "{\"watermark\":null,\"highest\":null,\"assignment_known\":false,\"partitions\":[{}],"
-        "\"windows\":[]}",
-    };
+    const char *head = "{\"format\":\"sp-window-checkpoint\",\"version\":2,";
+    const char *task = "{\"topic\":\"t\",\"partition\":0,\"next_offset\":1,\"highest\":null,"
+                       "\"watermark\":null,\"counts\":{\"events\":0,\"late\":0,\"future\":0,"
+                       "\"elsewhere\":0}";
+    char bad[6][600];
+    snprintf(bad[0], sizeof bad[0], "%s\"windows\":[]}", head);
+    snprintf(bad[1], sizeof bad[1], "%s\"tasks\":[{}],\"windows\":[]}", head);
+    snprintf(bad[2], sizeof bad[2],
+             "%s\"tasks\":[%s}],\"windows\":[{\"task\":1,\"key\":1,"
+             "\"start\":0,\"emitted\":false,\"state\":{}}]}",
+             head, task);
+    snprintf(bad[3], sizeof bad[3],
+             "%s\"tasks\":[%s}],\"windows\":[{\"task\":0,\"key\":1,"
+             "\"start\":5,\"emitted\":false,\"state\":{\"count\":1,\"fields\":[]}}]}",
+             head, task);
+    snprintf(bad[4], sizeof bad[4], "%s\"tasks\":[%s},%s}],\"windows\":[]}", head, task, task);
+    snprintf(bad[5], sizeof bad[5],
+             "%s\"tasks\":[%s,\"keys\":[1]},%s,\"keys\":[1],"
+             "\"partition\":1}],\"windows\":[]}",
+             head, task, task);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         window_set *ws = window_set_new(&cfg, collect, NULL);
-        json_t *j = json_loads(bad[i], 0, NULL);
-        char err[256];
-        CHECK_INT(window_state_from_json(ws, j, NOW, err, sizeof err), -1);
+        strbuf doc = STRBUF_INIT;
+        sb_puts(&doc, bad[i]);
+        CHECK_INT(restore_from(ws, &doc), -1);
         CHECK_INT(window_count(ws), 0);
-        json_decref(j);
+        CHECK_INT(window_task_count(ws), 0);
+        sb_free(&doc);
         window_set_free(ws);
     }
 }
@@ -370,10 +503,13 @@ int main(void)
     RUN(allowed_lateness_reemits_updated_result);
     RUN(future_event_is_refused_and_moves_nothing);
     RUN(hopping_windows_take_each_event_size_over_slide_times);
-    RUN(partition_backlog_does_not_make_another_late);
-    RUN(idle_partition_and_idle_input);
+    RUN(each_partition_is_a_task_with_its_own_watermark);
+    RUN(a_key_stays_in_the_partition_it_came_from);
+    RUN(a_dropped_task_emits_nothing_and_leaves_the_others);
+    RUN(idle_task_follows_the_wall_clock);
     RUN(emit_changed_gives_provisional_results_once);
     RUN(state_round_trip_continues_exactly);
+    RUN(one_task_moves_to_another_set_with_its_keys_and_windows);
     RUN(many_keys_hash_table_keeps_every_window);
     RUN(restore_rejects_bad_state);
     RUN(config_check);

@@ -42,7 +42,7 @@ TEST(string_key_with_escapes_and_missing_values)
     window_line_clear(&l);
 }
 
-TEST(kafka_coordinates_and_assignment)
+TEST(kafka_coordinates_and_raw_messages)
 {
     struct window_line l;
     parse("{\"_kafka\":{\"topic\":\"events\",\"partition\":2,\"offset\":1234},\"region_id\":1,"
@@ -53,15 +53,6 @@ TEST(kafka_coordinates_and_assignment)
     CHECK_INT(l.source.partition, 2);
     CHECK_INT(l.source.offset, 1234);
     CHECK(l.source.topic_len == 6 && memcmp(l.source.topic, "events", 6) == 0);
-    window_line_clear(&l);
-
-    parse(
-        "{\"_kafka_assignment\":[{\"topic\":\"a\",\"partition\":0},{\"topic\":\"b\",\"partition\":"
-        "3}]}",
-        &l);
-    CHECK_INT(l.kind, WINDOW_LINE_ASSIGNMENT);
-    CHECK_INT(l.n_parts, 2);
-    CHECK_INT(l.parts[1].partition, 3);
     window_line_clear(&l);
 
     /* A Kafka message that was not JSON: a parse error that keeps its coordinates. */
@@ -88,7 +79,6 @@ TEST(unusable_lines_say_why)
         {"{\"region_id\":1,\"event_time\":1756627202}", DLQ_SCHEMA_VIOLATION, "event_time"},
         {"{\"region_id\":1,\"event_time\":\"2025-02-30T00:00:00Z\"}", DLQ_SCHEMA_VIOLATION,
          "event_time"},
-        {"{\"_kafka_assignment\":{}}", DLQ_SCHEMA_VIOLATION, "_kafka_assignment"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct window_line l;
@@ -142,7 +132,7 @@ int main(void)
     if (window_event_reader_init(&reader, "region_id", "event_time", &spec) != 0) return 2;
     RUN(plain_event);
     RUN(string_key_with_escapes_and_missing_values);
-    RUN(kafka_coordinates_and_assignment);
+    RUN(kafka_coordinates_and_raw_messages);
     RUN(unusable_lines_say_why);
     RUN(lean_and_tree_paths_agree);
     RUN(kafka_line_prefix);
