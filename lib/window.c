@@ -48,6 +48,7 @@ struct window_task {
     struct window_task_counts counts;
     struct bucket *buckets; /* ascending deadlines */
     size_t n_buckets, buckets_cap;
+    size_t n_windows;
 };
 
 /* A key and the task it belongs to (Kafka tasks only). */
@@ -355,6 +356,7 @@ static struct win *window_create(window_set *ws, window_task *t, const struct wi
     w->state = agg_state_new(ws->cfg->spec);
     table_place(ws, w);
     ws->count++;
+    t->n_windows++;
     schedule(ws, w);
     return w;
 }
@@ -372,6 +374,7 @@ static void window_destroy(window_set *ws, struct win *w)
     table_remove(ws, w);
     unmark_changed(ws, w);
     ws->count--;
+    w->task->n_windows--;
     window_free(ws, w);
 }
 
@@ -494,6 +497,11 @@ size_t window_task_count(const window_set *ws)
 window_task *window_task_at(const window_set *ws, size_t i)
 {
     return ws->tasks[i];
+}
+
+size_t window_task_windows(const window_task *t)
+{
+    return t->n_windows;
 }
 
 bool window_task_is_kafka(const window_task *t)

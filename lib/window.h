@@ -192,6 +192,9 @@ window_task *window_task_find(const window_set *ws, const struct window_source *
 /* The task's own members into *info (its topic points into the task). */
 void window_task_describe(const window_task *t, struct window_task_info *info);
 
+/* Windows t holds (open, or closed and within their lateness). */
+size_t window_task_windows(const window_task *t);
+
 /* Whether t is a Kafka partition's task (not the plain one). */
 bool window_task_is_kafka(const window_task *t);
 

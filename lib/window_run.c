@@ -396,15 +396,23 @@ static bool listed(const struct control_line *cl, const char *topic, size_t topi
 }
 
 /* An assignment line: the tasks of partitions not in it went to another
- * process (their states, when stored, went with a revoke line before). */
+ * process. A managed one's state went with a revoke line before; an
+ * unmanaged one's open windows are lost to the next owner, which says so. */
 static void forget_unassigned(window_run *run, const struct control_line *cl)
 {
     for (size_t i = window_task_count(run->windows); i-- > 0;) {
         window_task *t = window_task_at(run->windows, i);
         struct window_task_info info;
         window_task_describe(t, &info);
-        if (window_task_is_kafka(t) && !listed(cl, info.topic, info.topic_len, info.partition))
-            window_task_drop(run->windows, t);
+        if (!window_task_is_kafka(t) || listed(cl, info.topic, info.topic_len, info.partition))
+            continue;
+        struct control_partition p = {info.topic, info.topic_len, info.partition};
+        if (managed_find(run, &p) == NULL && window_task_windows(t) > 0)
+            diag_warn("partition %s/%d went to another process with %zu open windows and no "
+                      "state store: they are lost there (sp-kcat-in --state-url keeps them; "
+                      "see streampulse(7))",
+                      info.topic, info.partition, window_task_windows(t));
+        window_task_drop(run->windows, t);
     }
     for (size_t i = run->n_managed; i-- > 0;) {
         struct managed_task *m = &run->managed[i];

@@ -255,10 +255,10 @@ read_lines() {
 @test "sp-kcat-in --resume-from starts each partition at the checkpoint's offset" {
     "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id "$T/trips.ndjson"
     cat >"$T/ck.json" <<'EOF'
-{"format":"sp-window-checkpoint","version":1,"config":"x","records":0,
- "partitions":[{"topic":"events","partition":0,"next_offset":10,"highest":null,"assigned":true},
-               {"topic":"events","partition":2,"next_offset":3,"highest":null,"assigned":true},
-               {"topic":"other","partition":1,"next_offset":50,"highest":null,"assigned":true}],
+{"format":"sp-window-checkpoint","version":2,"config":"x","records":0,
+ "tasks":[{"topic":"events","partition":0,"next_offset":10},
+          {"topic":"events","partition":2,"next_offset":3},
+          {"topic":"other","partition":1,"next_offset":50}],
  "windows":[]}
 EOF
     run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -p 0-2 -e --resume-from "$T/ck.json"

@@ -95,9 +95,6 @@ static void finish_options(struct options *opt)
     if (opt->group && opt->partitions) usage_error("-G and -p exclude each other");
     if (opt->resume_from && opt->state_store_given)
         usage_error("--resume-from and --state-url exclude each other");
-    if (opt->group && !opt->state_store_given)
-        diag_warn("-G without --state-url: a partition that moves to another member loses its "
-                  "open windows (see streampulse(7))");
     if (!opt->group && opt->offset == RD_KAFKA_OFFSET_STORED)
         usage_error("-o stored needs a consumer group (-G)");
     if (opt->group) {
