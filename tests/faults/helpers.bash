@@ -155,11 +155,6 @@ late_records() {
     jq -c 'del(.processed_at)' "$1/late.ndjson" | sort
 }
 
-# metric FILE NAME: the value of a counter in a Prometheus textfile.
-metric() {
-    awk -v name="$2" '$1 ~ "^" name "[{ ]" { print $2; exit }' "$1"
-}
-
 accounting() {
     local state=$1 snapshot=$2 rows valid dlq late counted provisional
     # shellcheck disable=SC2046

@@ -29,3 +29,8 @@ require_shared_data() {
 count_lines() {
     wc -l <"$1" | tr -d ' '
 }
+
+# metric FILE NAME: the value of a counter in a Prometheus textfile.
+metric() {
+    awk -v name="$2" '$1 ~ "^" name "[{ ]" { print $2; exit }' "$1"
+}

@@ -10,7 +10,7 @@ dead-lettered), reads the real state over one Redis connection, and prints
 the differences; exit status 0 when there are none. Scores compare as
 numbers.
 
-    redis_layout.py snapshot PORT
+    redis_layout.py snapshot PORT [--db N]
 
 prints every key with its type and value (not its TTL), one line each,
 sorted by key, for comparing the whole state of two runs: a set's members
@@ -68,9 +68,11 @@ class Redis:
     """A minimal RESP client (pipelined), so reading thousands of keys costs
     one connection rather than a redis-cli process per key."""
 
-    def __init__(self, port):
+    def __init__(self, port, db=0):
         self.sock = socket.create_connection(("127.0.0.1", int(port)))
         self.buf = self.sock.makefile("rb")
+        if db:
+            self.pipeline([["SELECT", str(db)]])
 
     def pipeline(self, commands):
         out = bytearray()
@@ -100,10 +102,10 @@ class Redis:
         raise RuntimeError(f"bad reply {line!r}")
 
 
-def every_key(port):
+def every_key(port, db=0):
     """(key, type, value) of every key, sorted by key, in three round trips;
     the value as Redis gives it, None for types the layout does not use."""
-    r = Redis(port)
+    r = Redis(port, db)
     keys = sorted(r.pipeline([["KEYS", "*"]])[0])
     kinds = r.pipeline([["TYPE", k] for k in keys])
     reads = {"string": lambda k: ["GET", k], "zset": lambda k: ["ZRANGE", k, "0", "-1", "WITHSCORES"],
@@ -125,9 +127,9 @@ def actual_state(port):
     return state
 
 
-def print_snapshot(port):
+def print_snapshot(port, db):
     out = sys.stdout.buffer
-    for key, kind, value in every_key(port):
+    for key, kind, value in every_key(port, db):
         if kind == "set":
             value = " ".join(sorted(value))
         elif kind == "zset":
@@ -142,9 +144,10 @@ def main():
     ap.add_argument("results", nargs="?")
     ap.add_argument("--ttl", type=int, default=86400)
     ap.add_argument("--rank", action="append")
+    ap.add_argument("--db", type=int, default=0)
     args = ap.parse_args()
     if args.command == "snapshot":
-        print_snapshot(args.port)
+        print_snapshot(args.port, args.db)
         return
     if args.results is None:
         ap.error("check needs RESULTS")
