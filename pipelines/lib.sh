@@ -27,13 +27,15 @@ say() {
     printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2
 }
 
-# redis_args: the sp-redis-sink / sp-serve options that name Redis, on one
-# line to paste into a command.
+# redis_args [PREFIX]: the options that name Redis, on one line to paste
+# into a command: --url/--socket of sp-redis-sink and sp-serve, or with
+# PREFIX --state- sp-kcat-in's --state-url/--state-socket.
 redis_args() {
+    local prefix=${1:---}
     if [ -n "${SP_REDIS_SOCKET:-}" ]; then
-        echo "--socket $SP_REDIS_SOCKET"
+        echo "${prefix}socket $SP_REDIS_SOCKET"
     else
-        echo "--url ${SP_REDIS_URL:-redis://127.0.0.1:6379/0}"
+        echo "${prefix}url ${SP_REDIS_URL:-redis://127.0.0.1:6379/0}"
     fi
 }
 

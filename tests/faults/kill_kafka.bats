@@ -1,23 +1,24 @@
 #!/usr/bin/env bats
 # SIGKILL of each stage of pipelines/process (Kafka to Redis) at random
 # points while the events are produced: the supervisor restarts the stage,
-# sp-kcat-in resumes at the offsets of the last checkpoint the sink
-# completed, and Redis ends exactly as after an uninterrupted run, every
-# input row accounted for once (Redis, late events, DLQ records; the DLQ
-# topic is at least once: a record re-produced after a restart is there
-# twice, so its records are counted distinct by their source coordinates).
+# sp-kcat-in resumes each partition from the state the sink last stored in
+# Redis (with the results it accounts for, in one MULTI/EXEC), and Redis
+# ends exactly as after an uninterrupted run, every input row accounted for
+# once (Redis, late events, DLQ records; the DLQ topic and the late file are
+# at least once: a record written again after a restart is there twice, so
+# they are counted distinct by their source coordinates, and the late events
+# must be as many as the stored states counted).
 #
 # Each run gets a new sp-kafka-mock, so the offsets are those of the
 # uninterrupted run. The events are produced at 10,000 rows a second while
 # the pipeline consumes them (about 5 s), so a kill lands mid-stream; only
 # after them comes one sentinel event per partition, far past the data in
-# event time, which closes every window; the run is over when the completed
-# checkpoint is at the end of every partition.
+# event time, which closes every window; the run is over when the stored
+# states are at the end of every partition.
 #
-# Late events: sp-window's watermark is the lowest of the partitions', and a
-# partition that has sent nothing holds it back. The fixture's valid rows at
-# the start of the input are the first valid events of their partitions, so
-# never late; its copy at the end is (5 events). The
+# Late events: each partition has a watermark of its own. The fixture's
+# valid rows at the start of the input are the first valid events of their
+# partitions, so never late; its copy at the end is (5 events). The
 # pipelines/local run has 6: there the +02:00 row at the start is late too.
 
 load ../helpers/common
@@ -38,7 +39,7 @@ setup_file() {
     kafka_produce_start "$state"
     kafka_pipeline_finish "$state"
     redis_snapshot >"$KAFKA_BASE.full"
-    without_region "$SENTINEL_REGION" "$KAFKA_BASE.full" >"$KAFKA_BASE.snap"
+    without_region "$SENTINEL_REGIONS" "$KAFKA_BASE.full" >"$KAFKA_BASE.snap"
     late_records "$state" >"$KAFKA_BASE.late"
     kafka_accounting "$state" "$KAFKA_BASE.full"
     sort -u "$state.dlq" >"$KAFKA_BASE.dlq"
@@ -75,11 +76,11 @@ teardown() {
 }
 
 # progress: how far the run is, for the output: messages in the topic, and
-# the offsets of the last completed checkpoint, summed.
+# the offsets of the stored states, summed.
 progress() {
     local produced consumed
     produced=$(topic_end_offsets events | tr ',' '+')
-    consumed=$(checkpoint_offsets "$S" | tr ',' '+')
+    consumed=$(checkpoint_offsets | tr ',' '+')
     echo "$((produced)) messages produced, checkpoint at $((${consumed:-0}))"
 }
 
@@ -122,7 +123,7 @@ kill_kafka_stage_twice() {
     echo "# restarts: $(grep -c 'failed (status' "$S.log")" >&3
     redis_snapshot >"$BATS_TEST_TMPDIR/full"
     kafka_accounting "$S" "$BATS_TEST_TMPDIR/full"
-    without_region "$SENTINEL_REGION" "$BATS_TEST_TMPDIR/full" >"$BATS_TEST_TMPDIR/snap"
+    without_region "$SENTINEL_REGIONS" "$BATS_TEST_TMPDIR/full" >"$BATS_TEST_TMPDIR/snap"
     BASELINE_SNAP=$KAFKA_BASE.snap BASELINE_LATE=$KAFKA_BASE.late \
         same_as_baseline "$S" "$BATS_TEST_TMPDIR/snap"
     # the DLQ topic: the same distinct records as the uninterrupted run
@@ -168,9 +169,9 @@ kill_kafka_stage_twice() {
     kill_kafka_stage_twice sp-window
 }
 
-# Results in the pipe or in the sink's batch die with the sink; sp-window
-# --barriers and sp-redis-sink --checkpoint make the restart resume from a
-# checkpoint only Redis had every result before.
+# Results in the pipe or in the sink's batch die with the sink; a state is
+# stored only with every result before it, so the restart resumes from a
+# state whose results Redis has.
 @test "faults/kill_kafka: kill -9 sp-redis-sink twice mid-stream" {
     kill_kafka_stage_twice sp-redis-sink
 }
