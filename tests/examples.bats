@@ -195,8 +195,7 @@ installable_units() {
         done
     done
     grep -qx 'StateDirectory=streampulse' "$SYSTEMD_DIR/streampulse-process@.service"
-    grep -q -- '--checkpoint %S/streampulse/' "$SYSTEMD_DIR/streampulse-process@.service"
-    grep -q -- '--resume-from %S/streampulse/' "$SYSTEMD_DIR/streampulse-process@.service"
+    grep -q -- '--state-url "$$SP_REDIS_URL"' "$SYSTEMD_DIR/streampulse-process@.service"
 }
 
 @test "process unit: a stop drains every stage and exits 0" {
@@ -256,11 +255,10 @@ installable_units() {
     [ "$(logged sp-redis-sink)" = "sp-redis-sink EOF received=$sent" ]
 }
 
-@test "process unit: the checkpoint and the -p partitions follow the instance name" {
+@test "process unit: the -p partitions and the files follow the instance name" {
     script=$(unit_script "$SYSTEMD_DIR/streampulse-process@.service" 2-3)
     grep -q -- "-p 2-3 " <<<"$script"
-    grep -q -- "--resume-from $scratch/lib/streampulse/window-2-3.ckpt " <<<"$script"
-    grep -q -- "--checkpoint $scratch/lib/streampulse/window-2-3.ckpt " <<<"$script"
+    grep -q -- "--late $scratch/log/streampulse/late-2-3.ndjson " <<<"$script"
     # bash accepts the program systemd hands it.
     bash -n -c "$script"
 }
