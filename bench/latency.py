@@ -1,22 +1,37 @@
 #!/usr/bin/env python3
-"""latency.py: end-to-end latency of the live pipeline, measured from outside.
+"""latency.py: how long a live event takes to become visible, measured from
+outside the programs.
 
-Starts a private redis-server, sp-serve, and the pipeline
-    sp-validate | sp-window --emit-every 100ms | sp-redis-sink
-then feeds it RATE events per second of live traffic (event time = now) in
-regions 1-99 and, every 100 ms, one probe event in region 100. A second
-thread polls sp-serve's /metrics/region/100 over one keep-alive connection;
-a probe counts as seen when the tripCount of its window first includes it.
-Latency = seen - sent. Prints p50/p95/p99/max in milliseconds.
+usage: latency.py SP_BIN [--rate EPS] [--emit-every MS] [--seconds S]
+                  [--via pipe|kafka] [--upto validate|window|redis|serve]
 
-usage: latency.py SP_BIN [SECONDS] [RATE]
-"""
+Feeds RATE trip events a second of live traffic (event time = now) in
+regions 1-99 into the pipeline, and every 20 ms one probe event in region
+100, then times each probe until it is visible at the end of the pipeline
+as far as --upto:
+
+  validate  sp-validate wrote the probe's line
+  window    sp-window wrote a result of the probe's window counting it
+  redis     the probe's window in Redis counts it (GET, one connection)
+  serve     sp-serve's /metrics/region/100?at=WINDOW counts it (the default)
+
+--via kafka puts sp-kcat-out, sp-kafka-mock (4 partitions) and sp-kcat-in
+in front of sp-validate. sp-window runs with --emit-every MS (10). A probe
+is visible when the tripCount of its window reaches its place among the
+probes of that window; the window is asked for by its start, so a probe
+sent at the end of a minute is never hidden by the next minute's window.
+Latency = visible - written into the pipeline's first pipe. Prints one line:
+
+  rate via upto emit  probes missed  p50 p99 max (ms)
+
+The traffic is built in blocks of 10 ms whose timestamp is replaced in
+place, so the generator keeps up with 500,000 events a second."""
+import argparse
 import http.client
-import json
 import os
+import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +39,20 @@ import threading
 import time
 
 PROBE_REGION = 100
+PROBE_EVERY = 0.02
+TICK = 0.01
+STAMP = b"2000-01-01T00:00:00.000Z"
+
+
+def iso(wall):
+    ms = int(wall * 1000)
+    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) +
+            ".%03dZ" % (ms % 1000)).encode()
+
+
+def window_of(wall):
+    start = int(wall) - int(wall) % 60
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)), start
 
 
 def free_port():
@@ -32,116 +61,258 @@ def free_port():
         return s.getsockname()[1]
 
 
-def iso(t):
-    ms = int(t * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+class Probes:
+    """Probes sent, by window, and when each was first seen."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.by_window = {}  # window start text -> [probe number, ...] in send order
+        self.sent_at = {}
+        self.seen_at = {}
+        self.pending = {}  # window start text -> (epoch start, probes not seen yet)
+
+    def sent(self, number, window, start, at):
+        with self.lock:
+            self.by_window.setdefault(window, []).append(number)
+            self.sent_at[number] = at
+            self.pending[window] = (start, self.pending.get(window, (start, 0))[1] + 1)
+
+    def counted(self, window, count, at):
+        """count probes of window are visible (the first count sent)."""
+        with self.lock:
+            for number in self.by_window.get(window, [])[:count]:
+                if number not in self.seen_at:
+                    self.seen_at[number] = at
+                    start, left = self.pending[window]
+                    if left <= 1:
+                        del self.pending[window]
+                    else:
+                        self.pending[window] = (start, left - 1)
+
+    def seen_number(self, number, at):
+        with self.lock:
+            self.seen_at.setdefault(number, at)
+
+    def windows_pending(self):
+        with self.lock:
+            return [(w, s) for w, (s, _) in self.pending.items()]
 
 
-def start_services(sp_bin, work):
-    sock = os.path.join(work, "redis.sock")
-    redis = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
-                              "--appendonly", "no", "--dir", work],
-                             stdout=subprocess.DEVNULL)
-    for _ in range(200):
-        if os.path.exists(sock):
-            break
-        time.sleep(0.01)
-    port = free_port()
-    serve = subprocess.Popen([f"{sp_bin}/sp-serve", "-q", "--listen", f"127.0.0.1:{port}",
-                              "--socket", sock])
-    pipeline = subprocess.Popen(
-        f"{sp_bin}/sp-validate -q | {sp_bin}/sp-window -q --emit-every 100ms | "
-        f"{sp_bin}/sp-redis-sink -q --socket {sock}",
-        shell=True, stdin=subprocess.PIPE)
-    for _ in range(200):
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health")
-            break
-        except OSError:
-            time.sleep(0.02)
-    return redis, serve, pipeline, port
+COUNT_RE = re.compile(rb'"tripCount":(\d+)')
+START_RE = re.compile(rb'"windowStart":"([^"]+)"')
 
 
-def poll(port, sent, seen, stop):
-    """Record when each probe first shows in its window's tripCount."""
+def watch_validate(stream, probes, stop):
+    """The probe lines as sp-validate writes them."""
+    tail = b""
+    while not stop.is_set():
+        chunk = stream.read1(1 << 20)
+        if not chunk:
+            return
+        now = time.perf_counter()
+        data = tail + chunk
+        cut = data.rfind(b"\n") + 1
+        tail = data[cut:]
+        at = data.find(b'"trip_id":"p', 0, cut)
+        while at >= 0:
+            end = data.index(b'"', at + 12)
+            probes.seen_number(int(data[at + 12:end]), now)
+            at = data.find(b'"trip_id":"p', end, cut)
+
+
+def watch_window(stream, probes, stop):
+    """The results of region 100 as sp-window writes them."""
+    marker = b'{"regionId":%d,' % PROBE_REGION
+    for line in stream:
+        if stop.is_set():
+            return
+        if line.startswith(marker):
+            now = time.perf_counter()
+            probes.counted(START_RE.search(line).group(1).decode(),
+                           int(COUNT_RE.search(line).group(1)), now)
+
+
+def watch_redis(sock_path, probes, stop):
+    """GET the pending windows of region 100 over one connection."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    f = s.makefile("rb")
+    while not stop.is_set():
+        pending = probes.windows_pending()
+        if not pending:
+            time.sleep(0.0005)
+            continue
+        for window, start in pending:
+            key = b"region:%d:window:%d" % (PROBE_REGION, start)
+            s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key))
+            header = f.readline()
+            now = time.perf_counter()
+            if header.startswith(b"$-1"):
+                continue
+            value = f.read(int(header[1:]) + 2)
+            probes.counted(window, int(COUNT_RE.search(value).group(1)), now)
+
+
+def watch_serve(port, probes, stop):
+    """Ask sp-serve for the pending windows of region 100, one keep-alive connection."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     while not stop.is_set():
-        conn.request("GET", f"/metrics/region/{PROBE_REGION}")
-        resp = conn.getresponse()
-        body = resp.read()
-        now = time.perf_counter()
-        if resp.status != 200:
+        pending = probes.windows_pending()
+        if not pending:
+            time.sleep(0.0005)
             continue
-        result = json.loads(body)
-        window = result["windowStart"]
-        count = int(result["tripCount"])
-        # probes of this window, in send order: the first `count` are visible
-        for key in sent.get(window, [])[:count]:
-            seen.setdefault(key, now)
+        for window, start in pending:
+            conn.request("GET", f"/metrics/region/{PROBE_REGION}?at={start}")
+            resp = conn.getresponse()
+            body = resp.read()
+            now = time.perf_counter()
+            if resp.status == 200:
+                probes.counted(window, int(COUNT_RE.search(body).group(1)), now)
+
+
+def wait_for(cond, what, limit=20):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    sys.exit(f"latency.py: {what} did not happen within {limit} s")
+
+
+def traffic_block(rate):
+    """One tick's worth of events with a placeholder timestamp."""
+    n = max(1, round(rate * TICK))
+    return b"".join(b'{"trip_id":"t%d","region_id":%d,"event_time":"%s","fare":12.5,'
+                    b'"duration":600,"distance":2.5}\n' % (i, 1 + i % 99, STAMP)
+                    for i in range(n)), n
 
 
 def main():
-    sp_bin = os.path.abspath(sys.argv[1])
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 30
-    rate = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sp_bin")
+    ap.add_argument("--rate", type=int, default=10000)
+    ap.add_argument("--emit-every", type=int, default=10)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--via", choices=["pipe", "kafka"], default="pipe")
+    ap.add_argument("--upto", choices=["validate", "window", "redis", "serve"], default="serve")
+    args = ap.parse_args()
+    b = os.path.abspath(args.sp_bin)
     work = tempfile.mkdtemp(prefix="sp-latency-")
-    redis, serve, pipeline, port = start_services(sp_bin, work)
-    sent, sent_at, seen = {}, {}, {}
-    stop = threading.Event()
-    poller = threading.Thread(target=poll, args=(port, sent, seen, stop))
-    poller.start()
+    procs = []
+    try:
+        sock = os.path.join(work, "redis.sock")
+        procs.append(subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", sock,
+                                       "--save", "", "--appendonly", "no", "--dir", work],
+                                      stdout=subprocess.DEVNULL))
+        wait_for(lambda: os.path.exists(sock), "redis-server starting")
+        stages = [f"{b}/sp-validate -q"]
+        if args.upto != "validate":
+            stages.append(f"{b}/sp-window -q --emit-every {args.emit_every}ms")
+        if args.upto in ("redis", "serve"):
+            stages.append(f"{b}/sp-redis-sink -q --socket {sock}")
+        feed_cmd = None
+        if args.via == "kafka":
+            mock = subprocess.Popen([f"{b}/sp-kafka-mock", "-q", "-t", "events:4"],
+                                    stdout=subprocess.PIPE)
+            procs.append(mock)
+            brokers = mock.stdout.readline().decode().strip()
+            stages.insert(0, f"{b}/sp-kcat-in -q -b {brokers} -t events -o end")
+            feed_cmd = [f"{b}/sp-kcat-out", "-q", "-b", brokers, "-t", "events", "--key",
+                        "region_id"]
+        watches_stdout = args.upto in ("validate", "window")
+        pipeline = subprocess.Popen(" | ".join(stages), shell=True, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE if watches_stdout else None)
+        procs.append(pipeline)
+        feed = pipeline.stdin
+        if feed_cmd:
+            producer = subprocess.Popen(feed_cmd, stdin=subprocess.PIPE)
+            procs.append(producer)
+            feed = producer.stdin
+        probes, stop = Probes(), threading.Event()
+        if args.upto == "validate":
+            watcher = threading.Thread(target=watch_validate, args=(pipeline.stdout, probes, stop))
+        elif args.upto == "window":
+            watcher = threading.Thread(target=watch_window, args=(pipeline.stdout, probes, stop))
+        elif args.upto == "redis":
+            watcher = threading.Thread(target=watch_redis, args=(sock, probes, stop))
+        else:
+            port = free_port()
+            procs.append(subprocess.Popen([f"{b}/sp-serve", "-q", "--listen",
+                                           f"127.0.0.1:{port}", "--socket", sock]))
 
-    tick = 0.01  # send in 10 ms slices: rate/100 events each
-    per_tick = max(1, rate // 100)
-    start = time.perf_counter()
-    n, probe_no, next_probe = 0, 0, start
-    while time.perf_counter() - start < seconds:
-        now_wall = time.time()
-        lines = []
-        for _ in range(per_tick):
-            lines.append('{"trip_id":"t%d","region_id":%d,"event_time":"%s","fare":12.5,'
-                         '"duration":600,"distance":2.5}\n' % (n, 1 + n % 99, iso(now_wall)))
-            n += 1
-        probe = None
-        if time.perf_counter() >= next_probe:
-            probe_no += 1
-            probe = ("p%d" % probe_no, now_wall)
-            lines.append('{"trip_id":"%s","region_id":%d,"event_time":"%s","fare":1,'
-                         '"duration":600,"distance":1}\n' % (probe[0], PROBE_REGION, iso(now_wall)))
-            next_probe += 0.1
-        pipeline.stdin.write("".join(lines).encode())
-        pipeline.stdin.flush()
-        if probe:
-            t = time.perf_counter()
-            window = iso(probe[1] - probe[1] % 60).replace(".000Z", "Z")
-            sent.setdefault(window, []).append(probe[0])
-            sent_at[probe[0]] = t
-        sleep = start + (n / rate) - time.perf_counter()
-        if sleep > 0:
-            time.sleep(sleep)
+            def health():
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                    c.request("GET", "/health")
+                    return c.getresponse().status == 200
+                except OSError:
+                    return False
+            wait_for(health, "sp-serve starting")
+            watcher = threading.Thread(target=watch_serve, args=(port, probes, stop))
+        watcher.daemon = True
+        if args.via == "kafka":
+            time.sleep(2)  # sp-kcat-in -o end: assigned before the traffic starts
+        watcher.start()
 
-    time.sleep(1.5)  # let the last probes arrive
-    stop.set()
-    poller.join()
-    pipeline.stdin.close()
-    pipeline.wait()
-    for p in (serve, redis):
-        p.terminate()
-        p.wait()
-    shutil.rmtree(work, ignore_errors=True)
+        block, per_tick = traffic_block(args.rate)
+        start = time.perf_counter()
+        ticks, probe_no, next_probe = 0, 0, start + 0.5
+        while time.perf_counter() - start < args.seconds:
+            wall = time.time()
+            stamp = iso(wall)
+            out = block.replace(STAMP, stamp)
+            feed.write(out)
+            now = time.perf_counter()
+            if now >= next_probe:
+                probe_no += 1
+                window, wstart = window_of(wall)
+                feed.write(b'{"trip_id":"p%d","region_id":%d,"event_time":"%s","fare":1,'
+                           b'"duration":600,"distance":1}\n' % (probe_no, PROBE_REGION, stamp))
+                feed.flush()
+                probes.sent(probe_no, window, wstart, time.perf_counter())
+                next_probe += PROBE_EVERY
+            else:
+                feed.flush()
+            ticks += 1
+            sleep = start + ticks * TICK - time.perf_counter()
+            if sleep > 0:
+                time.sleep(sleep)
+        behind = (time.perf_counter() - start) - ticks * TICK
+        time.sleep(1.0)  # let the last probes arrive
+        stop.set()
+    finally:
+        for p in reversed(procs):
+            if p.stdin:
+                try:
+                    p.stdin.close()
+                except BrokenPipeError:
+                    pass
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait()
+        shutil.rmtree(work, ignore_errors=True)
 
-    lat = sorted((seen[k] - sent_at[k]) * 1000 for k in sent_at if k in seen)
-    missing = len(sent_at) - len(lat)
+    lat = sorted((probes.seen_at[k] - probes.sent_at[k]) * 1000 for k in probes.sent_at
+                 if k in probes.seen_at)
+    missed = len(probes.sent_at) - len(lat)
     if not lat:
-        print("latency: no probe was seen")
-        sys.exit(1)
+        sys.exit("latency.py: no probe was seen")
 
     def pct(p):
         return lat[min(len(lat) - 1, max(0, -(-p * len(lat) // 100) - 1))]
 
-    print(f"  latency at {rate} events/s, emit-every 100ms, {len(lat)} probes"
-          f"{f', {missing} not seen' if missing else ''}: p50 {pct(50):.0f} ms, p95 {pct(95):.0f} ms,"
-          f" p99 {pct(99):.0f} ms, max {lat[-1]:.0f} ms (mean {statistics.mean(lat):.0f} ms)")
+    late = f"  (generator {behind * 1000:.0f} ms behind)" if behind > 0.05 else ""
+    print(f"  {args.rate:>7} ev/s  {args.via:<5} {args.upto:<8} emit {args.emit_every:>3} ms"
+          f"  {len(lat):>4} probes {missed:>2} missed   p50 {pct(50):6.1f}  p99 {pct(99):6.1f}"
+          f"  max {lat[-1]:6.1f} ms{late}", flush=True)
 
 
 if __name__ == "__main__":
