@@ -19,9 +19,8 @@
 
 /* Flush and store offsets at least this often under load. */
 #define FLUSH_INTERVAL_MS 100
-/* How long a poll waits while output is pending (idle input flushes it) and
- * while nothing is (bounds the reaction to SIGTERM). */
-#define POLL_PENDING_MS 10
+/* How long a poll waits while nothing is pending (bounds the reaction to
+ * SIGTERM); with output pending it does not wait at all. */
 #define POLL_IDLE_MS 100
 #define LAG_INTERVAL_MS 1000
 #define METADATA_TIMEOUT_MS 5000
@@ -527,7 +526,9 @@ static void update_lag(struct kafka_source *c)
 void kafka_source_run(kafka_source *c)
 {
     while (sp_running) {
-        int timeout = out_pending(c->out) ? POLL_PENDING_MS : POLL_IDLE_MS;
+        /* Output goes the moment no message waits: large batches under
+         * load, a record at once when they trickle in. */
+        int timeout = out_pending(c->out) ? 0 : POLL_IDLE_MS;
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, timeout);
         if (msg) {
             if (msg->err)

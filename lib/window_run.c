@@ -20,8 +20,9 @@
 #include "window_result.h"
 #include "window_state.h"
 
-/* Under load, act on the clocks (provisional results, checkpoints, flushing)
- * this often: a slow trickle of lines must not keep results in a buffer. */
+/* Act on the clocks (idle timeouts, checkpoints, metrics, the flush
+ * ceiling) this often, under load and while idle. Provisional results have
+ * their own deadline, --emit-every. */
 #define CLOCK_CHECK_MS 50
 /* At the end, how long to wait for the sink to complete the checkpoint in
  * flight before the final one can be written (--barriers). */
@@ -54,7 +55,7 @@ struct window_run {
     char config[1024];
     uint64_t plain_records; /* lines without Kafka coordinates consumed: the replay skip count */
     uint64_t skip_records;  /* restored from the checkpoint */
-    int64_t last_checkpoint_mono, last_checkpoint_wall, last_emit_mono, last_clock_mono;
+    int64_t last_checkpoint_mono, last_checkpoint_wall, next_emit_mono, last_clock_mono;
     char *pending_path;      /* --barriers: where checkpoints wait for the sink */
     int64_t pending_wall;    /* when the checkpoint pending now was written; 0: none */
     bool checkpoint_failing; /* the last save failed (warned once, until one works) */
@@ -441,18 +442,45 @@ static void update_gauges(window_run *run)
         *run->checkpoint_age = (double)(wallclock_ms() - run->last_checkpoint_wall) / 1000;
 }
 
+/* The next moment (monotonic ms) the clocks need the loop: the next
+ * provisional results, or CLOCK_CHECK_MS after the last tick. */
+static int64_t next_duty(const window_run *run)
+{
+    int64_t next = run->last_clock_mono + CLOCK_CHECK_MS;
+    if (run->opt->emit_every_ms > 0 && run->next_emit_mono < next) next = run->next_emit_mono;
+    return next;
+}
+
+static bool output_waiting(const window_run *run)
+{
+    return out_pending(run->out) > 0 || out_pending(run->late) > 0 || out_pending(run->dlq) > 0;
+}
+
+/* How long a read may wait for input: not at all while output waits in a
+ * buffer, so it goes out the moment the input runs dry (large batches under
+ * load, none at all when lines trickle in), else until the clocks' next
+ * duty, so provisional results come on time whatever the input does. */
+static int read_timeout(const window_run *run)
+{
+    if (output_waiting(run)) return 0;
+    int64_t left = next_duty(run) - monotonic_ms();
+    return left > 0 ? (int)left : 0;
+}
+
 /* What the clocks ask for: idle timeouts, provisional results, checkpoints,
- * metrics, and the flush that keeps output from waiting. Called when input
- * is idle and every CLOCK_CHECK_MS while lines keep coming. */
+ * metrics, and the flush that keeps output from waiting. Called at
+ * next_duty(), whether lines keep coming or not. */
 static void on_clock(window_run *run)
 {
     int64_t mono = monotonic_ms();
     run->last_clock_mono = mono;
     window_tick(run->windows, wallclock_ms());
-    if (run->opt->emit_every_ms > 0 && mono - run->last_emit_mono >= run->opt->emit_every_ms) {
+    if (run->opt->emit_every_ms > 0 && mono >= run->next_emit_mono) {
         window_emit_changed(run->windows);
         flush_all(run);
-        run->last_emit_mono = mono;
+        /* On the period's own grid; a missed beat is skipped, not made up. */
+        run->next_emit_mono += run->opt->emit_every_ms;
+        if (run->next_emit_mono <= mono) run->next_emit_mono = mono + run->opt->emit_every_ms;
     }
     if (mono - run->last_checkpoint_mono >= run->opt->checkpoint_interval_ms) {
         save_checkpoint(run);
@@ -569,18 +597,18 @@ static void handle_line(window_run *run, struct window_event_reader *reader, con
 /* Read one input to its end (true) or until told to stop (false). */
 static bool read_input(window_run *run, int fd, const char *name)
 {
-    int timeout = OUT_MAX_DELAY_MS;
-    if (run->opt->emit_every_ms > 0 && run->opt->emit_every_ms < timeout)
-        timeout = (int)run->opt->emit_every_ms;
     line_reader *reader = line_reader_new(fd);
     int64_t now = wallclock_ms();
     bool finished = false;
     while (sp_running) {
         const char *line;
         size_t len;
-        enum line_status status = line_reader_next(reader, &line, &len, timeout);
+        enum line_status status = line_reader_next(reader, &line, &len, read_timeout(run));
         if (status == LINE_IDLE) {
-            on_clock(run);
+            if (monotonic_ms() >= next_duty(run))
+                on_clock(run);
+            else
+                flush_all(run); /* the input ran dry */
             now = wallclock_ms();
             continue;
         }
@@ -599,7 +627,7 @@ static bool read_input(window_run *run, int fd, const char *name)
             if (run->plain_records++ < run->skip_records) continue;
         }
         handle_line(run, &run->events, line, len, status, line_reader_line_number(reader), now);
-        if (monotonic_ms() - run->last_clock_mono >= CLOCK_CHECK_MS) {
+        if (monotonic_ms() >= next_duty(run)) {
             on_clock(run);
             now = wallclock_ms();
         }
@@ -668,7 +696,8 @@ window_run *window_run_start(const struct window_run_options *opt)
             diag_fatal(EX_CANTCREAT, "%s: %s", run->pending_path, strerror(errno));
     }
     if (opt->checkpoint_path != NULL) restore_checkpoint(run);
-    run->last_checkpoint_mono = run->last_emit_mono = run->last_clock_mono = monotonic_ms();
+    run->last_checkpoint_mono = run->last_clock_mono = monotonic_ms();
+    run->next_emit_mono = run->last_clock_mono + opt->emit_every_ms;
     return run;
 }
 

@@ -69,7 +69,7 @@ static void usage(FILE *out)
           "                            another member or machine with its state\n"
           "      --state-socket PATH   the same over a unix socket\n"
           "  -X PROP=VALUE             any librdkafka property (overrides the defaults:\n"
-          "                            fetch.wait.max.ms=100, queued.min.messages=1000000)\n"
+          "                            fetch.wait.max.ms=10, queued.min.messages=1000000)\n"
           "      --metrics-file PATH   Prometheus textfile: sp_events_in_total,\n"
           "                            sp_events_out_total, sp_kafka_raw_total,\n"
           "                            sp_kafka_consumer_lag{topic,partition}\n"
@@ -139,10 +139,13 @@ static void parse_options(int argc, char **argv, struct options *opt)
      * auto-committer only sends what was stored. */
     kafka_conf_set_or_exit(opt->conf, "enable.auto.offset.store", "false");
     kafka_conf_set_or_exit(opt->conf, "enable.auto.commit", "true");
-    /* A fetch answers within the 100 ms latency budget even when some
-     * partitions have nothing new, and a deep prefetch queue keeps the
-     * writer busy under load (both measured on bench/bench_kafka.sh). */
-    kafka_conf_set_or_exit(opt->conf, "fetch.wait.max.ms", "100");
+    /* A fetch that finds nothing new is answered within 10 ms: a broker
+     * answers at once when data arrives, but sp-kafka-mock only at the end
+     * of the wait (bench/latency.py: p99 27 ms through Kafka at 10 ms, 105
+     * ms at 100 ms). A deep prefetch queue keeps the writer busy under
+     * load: librdkafka 2.0 stops fetching for up to a second once its queue
+     * is full, so a small one costs most of the throughput (bench/README). */
+    kafka_conf_set_or_exit(opt->conf, "fetch.wait.max.ms", "10");
     kafka_conf_set_or_exit(opt->conf, "queued.min.messages", "1000000");
     int c;
     char why[512];

@@ -378,11 +378,11 @@ static int store_task_state(struct sink *s, const char *line, size_t len, uint64
 static int run(struct sink *s, line_reader *reader)
 {
     for (;;) {
-        int timeout = s->inflight_replies ? OUT_MAX_DELAY_MS : METRICS_INTERVAL_MS;
-        if (redis_batch_count(s->batch) > 0) {
-            int64_t left = s->first_pending_ms + OUT_MAX_DELAY_MS - monotonic_ms();
-            timeout = left > 0 ? (int)left : 0;
-        }
+        /* Anything not yet in Redis (a batch filling, or one in flight whose
+         * replies are unread) goes the moment the input runs dry: large
+         * batches under load, a result at once when they trickle in. */
+        bool waiting = !redis_batch_empty(s->batch) || s->inflight_replies > 0;
+        int timeout = waiting ? 0 : METRICS_INTERVAL_MS;
         const char *line;
         size_t len;
         enum line_status st = line_reader_next(reader, &line, &len, timeout);
@@ -415,17 +415,20 @@ static int run(struct sink *s, line_reader *reader)
             diag_warn("read error: %s", strerror(errno));
             return flush_all(s) == 0 ? EX_IOERR : EX_UNAVAILABLE;
         }
-        /* A full batch goes out and the next one fills meanwhile; a partial
-         * one that has waited its 100 ms, or met an idle input, goes out and
-         * is waited for, so nothing sits unacknowledged while idle. */
-        if (redis_batch_count(s->batch) >= s->cfg->batch) {
-            if (send_batch(s) != 0) return EX_UNAVAILABLE;
-        } else if ((st == LINE_IDLE ||
-                    (redis_batch_count(s->batch) > 0 &&
-                     monotonic_ms() - s->first_pending_ms >= OUT_MAX_DELAY_MS)) &&
-                   flush_all(s) != 0) {
-            return EX_UNAVAILABLE;
-        }
+        /* A full batch goes out and the next one fills meanwhile, as does
+         * one the dry input leaves partial, or one that has waited its 100
+         * ms under load; dry with nothing filling, the replies of the batch
+         * in flight are read, so nothing sits unacknowledged while idle. */
+        bool full = redis_batch_count(s->batch) >= s->cfg->batch;
+        bool old = redis_batch_count(s->batch) > 0 &&
+                   monotonic_ms() - s->first_pending_ms >= OUT_MAX_DELAY_MS;
+        bool dry = st == LINE_IDLE;
+        int rc = 0;
+        if (full || old || (dry && !redis_batch_empty(s->batch)))
+            rc = send_batch(s);
+        else if (dry)
+            rc = wait_inflight(s);
+        if (rc != 0) return EX_UNAVAILABLE;
     }
 }
 
