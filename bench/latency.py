@@ -132,42 +132,44 @@ def watch_window(stream, probes, stop):
                            int(COUNT_RE.search(line).group(1)), now)
 
 
+def poll_pending(read, probes, stop):
+    """Ask for each window with probes not yet seen, over and over: read(start)
+    gives the window's value as bytes, or None while it has none."""
+    while not stop.is_set():
+        pending = probes.windows_pending()
+        if not pending:
+            time.sleep(0.0005)
+        for window, start in pending:
+            value = read(start)
+            now = time.perf_counter()
+            if value is not None:
+                probes.counted(window, int(COUNT_RE.search(value).group(1)), now)
+
+
 def watch_redis(sock_path, probes, stop):
     """GET the pending windows of region 100 over one connection."""
     s = socket.socket(socket.AF_UNIX)
     s.connect(sock_path)
     f = s.makefile("rb")
-    while not stop.is_set():
-        pending = probes.windows_pending()
-        if not pending:
-            time.sleep(0.0005)
-            continue
-        for window, start in pending:
-            key = b"region:%d:window:%d" % (PROBE_REGION, start)
-            s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key))
-            header = f.readline()
-            now = time.perf_counter()
-            if header.startswith(b"$-1"):
-                continue
-            value = f.read(int(header[1:]) + 2)
-            probes.counted(window, int(COUNT_RE.search(value).group(1)), now)
+
+    def read(start):
+        key = b"region:%d:window:%d" % (PROBE_REGION, start)
+        s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key))
+        header = f.readline()
+        return None if header.startswith(b"$-1") else f.read(int(header[1:]) + 2)
+    poll_pending(read, probes, stop)
 
 
 def watch_serve(port, probes, stop):
     """Ask sp-serve for the pending windows of region 100, one keep-alive connection."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    while not stop.is_set():
-        pending = probes.windows_pending()
-        if not pending:
-            time.sleep(0.0005)
-            continue
-        for window, start in pending:
-            conn.request("GET", f"/metrics/region/{PROBE_REGION}?at={start}")
-            resp = conn.getresponse()
-            body = resp.read()
-            now = time.perf_counter()
-            if resp.status == 200:
-                probes.counted(window, int(COUNT_RE.search(body).group(1)), now)
+
+    def read(start):
+        conn.request("GET", f"/metrics/region/{PROBE_REGION}?at={start}")
+        resp = conn.getresponse()
+        body = resp.read()
+        return body if resp.status == 200 else None
+    poll_pending(read, probes, stop)
 
 
 def wait_for(cond, what, limit=20):
