@@ -2,6 +2,7 @@
 # examples/: the systemd units pass systemd-analyze verify, their pipeline
 # shells behave (a stop drains every stage, a crash fails the unit), the
 # programs and options they name exist, and the cron entry is well formed.
+# README.md: what it names exists, and every example runs as written.
 
 load helpers/common
 
@@ -376,4 +377,26 @@ EOF
     grep -q 'date -u -d yesterday' <<<"$job"
     grep -q 'set -o pipefail' <<<"$job"
     grep -q '| sp-redis-sink' <<<"$job"
+}
+
+# ---- README.md ---------------------------------------------------------------
+
+@test "README: the licence it names is in LICENSE, the MIT text in full" {
+    grep -q '^Licence: MIT (see LICENSE)' "$PROJECT_DIR/README.md"
+    license=$PROJECT_DIR/LICENSE
+    [ "$(head -n 1 "$license")" = "MIT License" ]
+    grep -q '^Copyright (c) [0-9]\{4\} ' "$license"
+    # the permission, the condition and the disclaimer, each whole
+    tr '\n' ' ' <"$license" | grep -q 'Permission is hereby granted, free of charge, to any person obtaining a copy of this software'
+    tr '\n' ' ' <"$license" | grep -q 'The above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.'
+    tr '\n' ' ' <"$license" | grep -q 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND'
+}
+
+@test "README: every path it names exists" {
+    # `pipelines/local`, `examples/`, (see LICENSE), examples/data/…csv
+    missing=$(grep -oE '(`[a-z][a-z0-9_./-]*/[a-z0-9_.*/-]*`|see [A-Z]+\b|examples/data/[a-z0-9_.-]+)' \
+        "$PROJECT_DIR/README.md" | tr -d '`' | sed 's/^see //' | sort -u |
+        while read -r p; do compgen -G "$PROJECT_DIR/$p" >/dev/null || echo "$p"; done)
+    echo "missing: $missing"
+    [ -z "$missing" ]
 }
