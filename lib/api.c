@@ -440,12 +440,19 @@ static void handle_timeline(api_worker *w, const struct request *req, struct api
 static void handle_top(api_worker *w, const struct request *req, struct api_response *resp)
 {
     const struct api_config *cfg = w->cfg;
-    const char *metric = req->param[P_METRIC] ? req->param[P_METRIC] : "tripCount";
+    /* Without ?metric=, the first ranked one: tripCount by default, but a
+     * sink that ranks only maxFare (--rank) has no other. */
+    const char *metric = req->param[P_METRIC] ? req->param[P_METRIC] : cfg->rank_metrics[0];
     size_t m = 0;
     while (m < cfg->n_rank_metrics && strcmp(cfg->rank_metrics[m], metric) != 0)
         m++;
     if (m == cfg->n_rank_metrics) {
-        answer_error(resp, 400, "unknown metric '%.64s'", metric);
+        strbuf ranked = STRBUF_INIT;
+        for (size_t i = 0; i < cfg->n_rank_metrics; i++)
+            sb_printf(&ranked, "%s%s", i ? ", " : "", cfg->rank_metrics[i]);
+        answer_error(resp, 400, "unknown metric '%.64s': ranked are %s (sp-serve --rank)", metric,
+                     ranked.data);
+        sb_free(&ranked);
         return;
     }
     long limit = API_LIMIT_DEFAULT;

@@ -51,7 +51,8 @@ extern const char *const api_route_names[API_ROUTE_COUNT];
 struct api_config {
     const struct redis_target *redis; /* NULL: no Redis, data requests get 503 */
     int redis_timeout_ms;
-    const char *const *rank_metrics; /* the metrics ?metric= accepts */
+    const char *const *rank_metrics; /* the metrics ?metric= accepts (at least one); the
+                                        first is the default */
     size_t n_rank_metrics;
     http_metrics *metrics;   /* request counters; not NULL */
     const char *metrics_dir; /* *.prom files merged into /metrics, or NULL */
