@@ -60,6 +60,8 @@ struct api_config {
      * not configured. Called from any worker thread. */
     const char *(*kafka_status)(void *arg);
     void *kafka_arg;
+    /* What the data is, shown in the live page's header; NULL for none. */
+    const char *page_title;
 };
 
 /* One worker: the config and its own Redis connection, opened on first use
