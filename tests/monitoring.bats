@@ -266,10 +266,12 @@ EOF
     rm -rf "$scratch"
 }
 
-# What sp-serve's GET /metrics carries with a pipeline's metrics files: valid
-# for promtool's strict parser, and each family of the type the README's table
-# gives (the programs' own # TYPE lines are the oracle).
-@test "GET /metrics passes promtool check metrics and every family has the README's type" {
+# serve_pipeline: the bundled sample trips through sp-replay (events kept in
+# $BATS_TEST_TMPDIR/events.ndjson), sp-validate, sp-window and sp-redis-sink
+# into a private redis-server, each program writing its metrics file into
+# $BATS_TEST_TMPDIR/metrics, and sp-serve started over both (SERVE_URL).
+# Skips while a program is not built in $SP_BIN.
+serve_pipeline() {
     for p in sp-replay sp-validate sp-window sp-redis-sink sp-serve; do
         [ -x "$SP_BIN/$p" ] || skip "$p is not built in $SP_BIN"
     done
@@ -277,11 +279,20 @@ EOF
     redis_start
     metrics_dir=$BATS_TEST_TMPDIR/metrics
     mkdir -p "$metrics_dir"
-    "$SP_BIN/sp-replay" -q --metrics-file "$metrics_dir/replay.prom" "$SP_EXAMPLES/streampulse_sample_trips.csv" |
-        "$SP_BIN/sp-validate" -q --dlq /dev/null --metrics-file "$metrics_dir/validate.prom" |
+    "$SP_BIN/sp-replay" -q --sort --metrics-file "$metrics_dir/replay.prom" \
+        "$SP_EXAMPLES/streampulse_sample_trips.csv" >"$BATS_TEST_TMPDIR/events.ndjson"
+    "$SP_BIN/sp-validate" -q --dlq /dev/null --metrics-file "$metrics_dir/validate.prom" \
+        <"$BATS_TEST_TMPDIR/events.ndjson" |
         "$SP_BIN/sp-window" -q --late /dev/null --dlq /dev/null --metrics-file "$metrics_dir/window.prom" |
         "$SP_BIN/sp-redis-sink" -q --url "$REDIS_URL" --metrics-file "$metrics_dir/sink.prom"
     serve_start --metrics-dir "$metrics_dir"
+}
+
+# What sp-serve's GET /metrics carries with a pipeline's metrics files: valid
+# for promtool's strict parser, and each family of the type the README's table
+# gives (the programs' own # TYPE lines are the oracle).
+@test "GET /metrics passes promtool check metrics and every family has the README's type" {
+    serve_pipeline
     curl -sf "$SERVE_URL/metrics" >"$BATS_TEST_TMPDIR/metrics.txt"
     serve_stop
     redis_stop
@@ -310,22 +321,8 @@ EOF
 # loads the alert rules. Skips while sp-serve or the pipeline programs are not
 # built; needs redis-server and the prometheus binary (make deps).
 @test "Prometheus scrapes the pipeline through sp-serve and evaluates every rule" {
-    for p in sp-replay sp-validate sp-window sp-redis-sink sp-serve; do
-        [ -x "$SP_BIN/$p" ] || skip "$p is not built in $SP_BIN"
-    done
     command -v prometheus >/dev/null || fail_missing prometheus
-    load helpers/redis
-    redis_start
-    metrics_dir=$BATS_TEST_TMPDIR/metrics
-    mkdir -p "$metrics_dir"
-    "$SP_BIN/sp-replay" -q --speed max --metrics-file "$metrics_dir/replay.prom" \
-        "$SP_EXAMPLES/streampulse_sample_trips.csv" >"$BATS_TEST_TMPDIR/events.ndjson"
-    "$SP_BIN/sp-validate" -q --dlq /dev/null --metrics-file "$metrics_dir/validate.prom" \
-        <"$BATS_TEST_TMPDIR/events.ndjson" |
-        "$SP_BIN/sp-window" -q --late /dev/null --dlq /dev/null \
-            --metrics-file "$metrics_dir/window.prom" |
-        "$SP_BIN/sp-redis-sink" -q --url "$REDIS_URL" --metrics-file "$metrics_dir/sink.prom"
-    serve_start --metrics-dir "$metrics_dir"
+    serve_pipeline
 
     prom_port=$(free_port)
     sed -e "s/127.0.0.1:8000/127.0.0.1:$SERVE_PORT/" -e 's/_interval: 15s/_interval: 1s/' \
@@ -371,16 +368,7 @@ EOF
 # sp-serve exports), compared with what redis-cli reads straight from the
 # keys of streampulse(7)'s Redis layout. Skips until sp-serve exports them.
 @test "sp-serve's trip gauges match the newest final window in Redis" {
-    for p in sp-replay sp-validate sp-window sp-redis-sink sp-serve; do
-        [ -x "$SP_BIN/$p" ] || skip "$p is not built in $SP_BIN"
-    done
-    load helpers/redis
-    redis_start
-    "$SP_BIN/sp-replay" -q --speed max --sort "$SP_EXAMPLES/streampulse_sample_trips.csv" |
-        "$SP_BIN/sp-validate" -q --dlq /dev/null |
-        "$SP_BIN/sp-window" -q --late /dev/null --dlq /dev/null |
-        "$SP_BIN/sp-redis-sink" -q --url "$REDIS_URL"
-    serve_start
+    serve_pipeline
     curl -s "$SERVE_URL/metrics" >"$BATS_TEST_TMPDIR/metrics.txt"
     serve_stop
     # The oracle: sp:latest_window, then each region's value key at it.
