@@ -140,11 +140,12 @@ install: all
 	$(if $(SCHEMAS),install -m 644 $(SCHEMAS) $(DESTDIR)$(DATADIR)/schemas)
 
 # Debian packages: libraries to build against, the real services the tests
-# start (redis-server), the independent oracles (jq, curl, kcat, redis-cli) and
-# the peers the benchmarks compare against (mlr, wrk).
+# start (redis-server), the independent oracles (jq, curl, kcat, redis-cli),
+# the peers the benchmarks compare against (mlr, wrk), and the checkers of
+# monitoring/ (promtool in prometheus, amtool in prometheus-alertmanager).
 DEB_PACKAGES := make gcc clang clang-format libclang-rt-14-dev pkg-config libcsv-dev libjansson-dev \
 	libhiredis-dev librdkafka-dev libmicrohttpd-dev xxd bats redis-server redis-tools \
-	jq curl kcat mandoc miller wrk python3 prometheus time chromium
+	jq curl kcat mandoc miller wrk python3 prometheus prometheus-alertmanager time chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

@@ -440,12 +440,19 @@ static void handle_timeline(api_worker *w, const struct request *req, struct api
 static void handle_top(api_worker *w, const struct request *req, struct api_response *resp)
 {
     const struct api_config *cfg = w->cfg;
-    const char *metric = req->param[P_METRIC] ? req->param[P_METRIC] : "tripCount";
+    /* Without ?metric=, the first ranked one: tripCount by default, but a
+     * sink that ranks only maxFare (--rank) has no other. */
+    const char *metric = req->param[P_METRIC] ? req->param[P_METRIC] : cfg->rank_metrics[0];
     size_t m = 0;
     while (m < cfg->n_rank_metrics && strcmp(cfg->rank_metrics[m], metric) != 0)
         m++;
     if (m == cfg->n_rank_metrics) {
-        answer_error(resp, 400, "unknown metric '%.64s'", metric);
+        strbuf ranked = STRBUF_INIT;
+        for (size_t i = 0; i < cfg->n_rank_metrics; i++)
+            sb_printf(&ranked, "%s%s", i ? ", " : "", cfg->rank_metrics[i]);
+        answer_error(resp, 400, "unknown metric '%.64s': ranked are %s (sp-serve --rank)", metric,
+                     ranked.data);
+        sb_free(&ranked);
         return;
     }
     long limit = API_LIMIT_DEFAULT;
@@ -565,9 +572,34 @@ static void handle_metrics(api_worker *w, struct api_response *resp)
     resp->content_type = PROMETHEUS_TYPE;
 }
 
-static void handle_page(struct api_response *resp)
+/* The live page, with the --title text (HTML-escaped) inside its
+ * <span id="dataset">. */
+static void handle_page(const struct api_config *cfg, struct api_response *resp)
 {
-    sb_append(&resp->body, live_page_html, live_page_html_len);
+    static const char slot[] = "<span id=\"dataset\">";
+    const char *page = (const char *)live_page_html;
+    const char *at = memmem(page, live_page_html_len, slot, sizeof slot - 1);
+    size_t head = at && cfg->page_title ? (size_t)(at - page) + sizeof slot - 1 : 0;
+    sb_append(&resp->body, page, head);
+    for (const char *c = head ? cfg->page_title : ""; *c; c++) {
+        switch (*c) {
+        case '&':
+            sb_puts(&resp->body, "&amp;");
+            break;
+        case '<':
+            sb_puts(&resp->body, "&lt;");
+            break;
+        case '>':
+            sb_puts(&resp->body, "&gt;");
+            break;
+        case '"':
+            sb_puts(&resp->body, "&quot;");
+            break;
+        default:
+            sb_putc(&resp->body, *c);
+        }
+    }
+    sb_append(&resp->body, page + head, live_page_html_len - head);
     resp->status = 200;
     resp->content_type = HTML_TYPE;
 }
@@ -579,7 +611,7 @@ static void run_handler(api_worker *w, const struct request *req, struct api_res
 {
     switch (req->route) {
     case API_ROUTE_PAGE:
-        handle_page(resp);
+        handle_page(w->cfg, resp);
         return;
     case API_ROUTE_HEALTH:
         handle_health(w, resp, started_ns);

@@ -51,7 +51,8 @@ extern const char *const api_route_names[API_ROUTE_COUNT];
 struct api_config {
     const struct redis_target *redis; /* NULL: no Redis, data requests get 503 */
     int redis_timeout_ms;
-    const char *const *rank_metrics; /* the metrics ?metric= accepts */
+    const char *const *rank_metrics; /* the metrics ?metric= accepts (at least one); the
+                                        first is the default */
     size_t n_rank_metrics;
     http_metrics *metrics;   /* request counters; not NULL */
     const char *metrics_dir; /* *.prom files merged into /metrics, or NULL */
@@ -59,6 +60,8 @@ struct api_config {
      * not configured. Called from any worker thread. */
     const char *(*kafka_status)(void *arg);
     void *kafka_arg;
+    /* What the data is, shown in the live page's header; NULL for none. */
+    const char *page_title;
 };
 
 /* One worker: the config and its own Redis connection, opened on first use

@@ -47,6 +47,8 @@ struct dlq_record {
     enum dlq_error error;
     const char *reason;    /* human-readable, names the value and the rule */
     const char *field;     /* the offending field, or NULL */
+    const char *rule;      /* the schema rule broken ("maximum"), or NULL; not
+                              written: it groups the records by cause (loss.h) */
     const char *component; /* "sp-validate" */
     struct dlq_source source;
     const char *original; /* the input line, without its newline */

@@ -475,10 +475,11 @@ static bool is_blank(const char *s, size_t n)
     return true;
 }
 
-/* Start the reason: "<field>: ". */
-static strbuf *begin_reason(struct schema_violation *v, const struct rule *r)
+/* Start the reason: "<field>: ", for the broken keyword rule. */
+static strbuf *begin_reason(struct schema_violation *v, const struct rule *r, const char *rule)
 {
     v->field = r->name;
+    v->rule = rule;
     sb_reset(&v->reason);
     sb_puts(&v->reason, r->name);
     sb_puts(&v->reason, ": ");
@@ -516,7 +517,7 @@ static bool check_numeric(const struct rule *r, const struct ev_value *v,
         int cmp = compare_with_bound(v, &r->bound[b]);
         if (cmp != bound_rules[b].failing_sign && !(cmp == 0 && bound_rules[b].fails_on_equal))
             continue;
-        strbuf *sb = begin_reason(out, r);
+        strbuf *sb = begin_reason(out, r, bound_rules[b].keyword);
         append_value(sb, v);
         sb_putc(sb, ' ');
         sb_puts(sb, bound_rules[b].violation);
@@ -539,7 +540,7 @@ static bool check_string(schema *s, const struct rule *r, const struct ev_value 
         bool too_short = r->min_length.set && chars < r->min_length.value;
         bool too_long = r->max_length.set && chars > r->max_length.value;
         if (too_short || too_long) {
-            strbuf *sb = begin_reason(out, r);
+            strbuf *sb = begin_reason(out, r, too_short ? "minLength" : "maxLength");
             append_value(sb, v);
             sb_printf(sb, " (%llu character%s) is %s than the %s length %llu",
                       (unsigned long long)chars, chars == 1 ? "" : "s",
@@ -549,14 +550,14 @@ static bool check_string(schema *s, const struct rule *r, const struct ev_value 
         }
     }
     if (r->not_blank && is_blank(text, n)) {
-        strbuf *sb = begin_reason(out, r);
+        strbuf *sb = begin_reason(out, r, "notBlank");
         append_value(sb, v);
         sb_puts(sb, " is blank");
         return false;
     }
     int64_t ms;
     if (r->event_time_format && event_time_parse(text, n, &ms) < 0) {
-        strbuf *sb = begin_reason(out, r);
+        strbuf *sb = begin_reason(out, r, "format");
         append_value(sb, v);
         sb_puts(sb, " is not an event time (RFC 3339 or YYYY-MM-DD HH:MM:SS)");
         return false;
@@ -571,15 +572,15 @@ bool schema_check(schema *s, const struct ev_scan *scan, struct schema_violation
         const struct ev_value *value = &scan->value[r->field];
         if (value->kind == EV_ABSENT) {
             if (!r->required) continue;
-            sb_puts(begin_reason(v, r), "missing");
+            sb_puts(begin_reason(v, r, "required"), "missing");
             return false;
         }
         if (value->count > 1) {
-            sb_printf(begin_reason(v, r), "given %u times", (unsigned)value->count);
+            sb_printf(begin_reason(v, r, "unique"), "given %u times", (unsigned)value->count);
             return false;
         }
         if (!type_matches(r->type, value->kind)) {
-            strbuf *sb = begin_reason(v, r);
+            strbuf *sb = begin_reason(v, r, "type");
             append_value(sb, value);
             sb_puts(sb, " is not ");
             sb_puts(sb, type_names[r->type].with_article);

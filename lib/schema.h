@@ -64,6 +64,8 @@ int schema_bind(schema *s, struct ev_fields *fields);
 /* The violation schema_check found. */
 struct schema_violation {
     const char *field; /* the rule's member name (owned by the schema) */
+    const char *rule;  /* the keyword broken: "maximum", "type", "required" (a
+                          member missing), "unique" (given twice), … */
     strbuf reason;     /* "region_id: 999 is above the maximum 100" */
 };
 

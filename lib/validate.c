@@ -202,6 +202,7 @@ enum verdict validator_check(validator *v, const char *line, size_t len, uint64_
     } else if (!schema_check(v->schema, &v->scan, &v->violation)) {
         rec->error = DLQ_SCHEMA_VIOLATION;
         rec->field = v->violation.field;
+        rec->rule = v->violation.rule;
         rec->reason = v->violation.reason.data;
     } else {
         return VERDICT_EVENT;

@@ -15,6 +15,7 @@
 #include "dlq.h"
 #include "event_time.h"
 #include "line_io.h"
+#include "loss.h"
 #include "metrics.h"
 #include "window_event.h"
 #include "window_result.h"
@@ -50,6 +51,7 @@ struct window_run {
     struct managed_task *managed;
     size_t n_managed, managed_cap;
     metrics *metrics;
+    loss_report *loss;
     uint64_t *events_in, *events_out, *late_events, *dlq_total[DLQ_ERROR_COUNT];
     double *lag_seconds, *checkpoint_age, *open_windows;
     char config[1024];
@@ -106,6 +108,7 @@ static void emit_dead_letter(window_run *run, out_buf *o, struct dlq_record *rec
     dlq_format(&run->line_buf, rec);
     put(run, o, &run->line_buf);
     (*run->dlq_total[rec->error])++;
+    loss_report_count(run->loss, rec);
 }
 
 static void flush_all(window_run *run)
@@ -489,6 +492,7 @@ static void on_clock(window_run *run)
     flush_all(run);
     update_gauges(run);
     metrics_tick(run->metrics);
+    loss_report_tick(run->loss, mono);
 }
 
 /* ---- input --------------------------------------------------------------- */
@@ -685,6 +689,7 @@ window_run *window_run_start(const struct window_run_options *opt)
     run->dlq = open_output(opt->dlq_path, &run->dlq_fd);
     run->metrics = metrics_new("sp-window", opt->metrics_path);
     register_metrics(run);
+    run->loss = loss_report_new("events", run->events_in, false, monotonic_ms());
     run->windows = window_set_new(&opt->cfg, emit_result, run);
     describe_config(run);
     if (window_event_reader_init(&run->events, opt->key_field, opt->time_field, &opt->spec) != 0)
@@ -712,10 +717,12 @@ int window_run_finish(window_run *run, bool finished)
     flush_all(run);
     update_gauges(run);
     metrics_write(run->metrics);
+    loss_report_final(run->loss);
 
     int code = (run->output_failed || run->input_failed) && !run->downstream_gone ? EX_IOERR : 0;
     window_set_free(run->windows);
     metrics_free(run->metrics);
+    loss_report_free(run->loss);
     out_close(run->out);
     out_close(run->late);
     out_close(run->dlq);

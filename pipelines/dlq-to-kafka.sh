@@ -7,7 +7,8 @@
 # Valid events go to stdout unchanged; each invalid line becomes one DLQ
 # record on DLQ_TOPIC (default events_dlq). sp-kcat-out stops at the end of
 # the FIFO (when sp-validate closes it), after every record is acknowledged;
-# a record it could not deliver makes the script exit 69. SP_BIN names the
+# a record it could not deliver goes to stderr (stdout carries the valid
+# events) and makes the script exit 69. SP_BIN names the
 # programs' directory (default: bin/ of this checkout).
 set -euo pipefail
 brokers=${1:?usage: dlq-to-kafka.sh BROKERS [DLQ_TOPIC] <events.ndjson >valid.ndjson}
@@ -20,7 +21,7 @@ mkfifo "$work/dlq.fifo"
 
 # The producer opens the FIFO first and waits; sp-validate's open for
 # writing lets both go on, and its exit is the producer's end of input.
-"$bin/sp-kcat-out" -b "$brokers" -t "$topic" "$work/dlq.fifo" &
+"$bin/sp-kcat-out" -b "$brokers" -t "$topic" "$work/dlq.fifo" >&2 &
 producer=$!
 validate_status=0
 "$bin/sp-validate" --dlq "$work/dlq.fifo" || validate_status=$?

@@ -52,7 +52,10 @@ supervise() {
     # SIGTERM to this supervisor goes on to the programs of its pipeline,
     # which flush and checkpoint: to the children of the bash that runs a
     # pipeline, or to the program itself when bash exec'd a single command.
-    trap 'STOPPING=1; pkill -TERM -P "$SUPERVISED_PID" 2>/dev/null;
+    # Not to that bash as well: it would die at once, and the wait below
+    # would return while its programs were still finishing (a demo then
+    # stopped the Kafka broker under a consumer leaving its group).
+    trap 'STOPPING=1; pkill -TERM -P "$SUPERVISED_PID" 2>/dev/null ||
           kill -TERM "$SUPERVISED_PID" 2>/dev/null' TERM INT
     while :; do
         say "starting $name: $command"

@@ -2,27 +2,63 @@
 # The README's first command, run as a user would but without a terminal:
 # make demo with DEMO_SECONDS set. The API must show trip metrics for real
 # NYC taxi zones that agree with a count made straight from the CSV files,
+# busy enough to look alive; a second demo must be refused without touching
+# the first; Ctrl-C must stop the pipelines before the services they use;
 # and nothing the demo started may be left running.
 
 load helpers/common
 
-setup() {
-    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    URL=http://127.0.0.1:$PORT
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-teardown() {
-    pkill -f "$PROJECT_DIR/build/demo" 2>/dev/null || true
-    pkill -f "sp-serve --listen 127.0.0.1:$PORT" 2>/dev/null || true
+setup_file() {
+    PORT=$(free_port)
+    export PORT URL=http://127.0.0.1:$PORT
+    DEMO_SECONDS=25 DEMO_PORT=$PORT make -C "$PROJECT_DIR" --no-print-directory -s demo \
+        >"$BATS_FILE_TMPDIR/demo.out" 2>&1 3>&- &
+    echo $! >"$BATS_FILE_TMPDIR/demo.pid"
 }
 
-# zone_hour_count ZONE WINDOW_START: trips of that pickup zone in that hour,
-# counted from the bundled CSVs with the rules of schemas/nyc_tlc.json read
-# by Python: a computation apart from sp-replay, sp-validate and sp-window.
-zone_hour_count() {
-    python3 - "$1" "$2" "$PROJECT_DIR" <<'PY'
-import csv, datetime, json, sys
-zone, start, root = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+teardown_file() {
+    local pids
+    pids=$(lock_holders)
+    [ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
+}
+
+# lock_holders: the processes that hold the demo's lock open: every one
+# the demo started inherits it.
+lock_holders() {
+    local fd
+    for fd in /proc/[0-9]*/fd/*; do
+        [ "$(readlink "$fd" 2>/dev/null)" = "$PROJECT_DIR/build/demo.lock" ] && echo "${fd%/fd/*}"
+    done | sed 's|/proc/||' | sort -u
+}
+
+# demo_running: some process of a demo of this checkout is alive.
+demo_running() {
+    [ -n "$(lock_holders)" ]
+}
+
+# demo_gone: wait until the demo setup_file started has ended, so a test
+# may start its own.
+demo_gone() {
+    pid=$(cat "$BATS_FILE_TMPDIR/demo.pid")
+    for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 100); do demo_running || break; sleep 0.1; done
+    ! demo_running
+}
+
+# zone_hour_counts: "HOUR ZONE COUNT" for every pickup zone and hour of the
+# day, counted from the bundled CSVs with the rules of schemas/nyc_tlc.json
+# read by Python: a computation apart from the demo's folding, sp-replay,
+# sp-validate and sp-window. The demo lays every trip onto one day by its
+# time of day, so an hour of that day holds the trips of that hour of every
+# day of the samples.
+zone_hour_counts() {
+    python3 - "$PROJECT_DIR" <<'PY'
+import collections, csv, datetime, json, sys
+root = sys.argv[1]
 props = json.load(open(f"{root}/schemas/nyc_tlc.json"))["properties"]
 def ok(name, v):
     rule = props[name]
@@ -30,8 +66,7 @@ def ok(name, v):
     if "exclusiveMinimum" in rule and v <= rule["exclusiveMinimum"]: return False
     if "maximum" in rule and v > rule["maximum"]: return False
     return True
-t0 = datetime.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ")
-n = 0
+counts = collections.Counter()
 for month in ("01", "02"):
     for row in csv.DictReader(open(f"{root}/examples/data/yellow_tripdata_sample_2019-{month}.csv")):
         try:
@@ -41,42 +76,120 @@ for month in ("01", "02"):
         except ValueError:
             continue
         dur = int((do - pu).total_seconds())
-        if region == zone and t0 <= pu < t0 + datetime.timedelta(hours=1) and \
-           ok("region_id", region) and ok("fare", fare) and ok("duration", dur) and ok("distance", dist):
-            n += 1
-print(n)
+        if ok("region_id", region) and ok("fare", fare) and ok("duration", dur) and ok("distance", dist):
+            counts[(pu.hour, region)] += 1
+for (hour, zone), n in sorted(counts.items()):
+    print(hour, zone, n)
 PY
 }
 
-@test "make demo runs the pipeline, the API shows real NYC zones, and it leaves nothing running" {
-    DEMO_SECONDS=20 DEMO_PORT=$PORT make -C "$PROJECT_DIR" --no-print-directory -s demo \
-        >"$BATS_TEST_TMPDIR/demo.out" 2>&1 &
-    demo=$!
-
+@test "make demo: real NYC zones, busy (10 trips or more in the busiest zone of any hour), as the CSV counts them" {
     top='{}'
-    for _ in $(seq 150); do
+    for _ in $(seq 300); do
         top=$(curl -s "$URL/metrics/regions/top?limit=5") || true
         [ "$(jq '.regions | length' <<<"$top" 2>/dev/null)" -gt 0 ] 2>/dev/null && break
         sleep 0.1
     done
     echo "top: $top"
-    [ "$(jq '.regions | length' <<<"$top")" -gt 0 ]
     jq -e '.regions | all(.regionId >= 1 and .regionId <= 265 and .value >= 1)' <<<"$top"
 
     # The busiest zone of that final window, read back whole, agrees with
-    # the count made from the CSV files.
+    # the count made from the CSV files, and is busy.
     zone=$(jq '.regions[0].regionId' <<<"$top")
     start=$(jq -r '.windowStart' <<<"$top")
+    [[ $start == 2019-01-01T??:00:00Z ]]
     window=$(curl -s "$URL/metrics/region/$zone?at=$start")
     echo "window: $window"
-    jq -e '.final == true and .tripCount >= 1 and .avgFare > 0 and .p50Duration > 0' <<<"$window"
-    [ "$(jq '.tripCount' <<<"$window")" -eq "$(zone_hour_count "$zone" "$start")" ]
+    jq -e '.final == true and .avgFare > 0 and .p50Duration > 0' <<<"$window"
+    zone_hour_counts >"$BATS_TEST_TMPDIR/counts"
+    hour=$((10#${start:11:2}))
+    [ "$(jq '.tripCount' <<<"$window")" -eq "$(awk -v h="$hour" -v z="$zone" '$1 == h && $2 == z {print $3}' "$BATS_TEST_TMPDIR/counts")" ]
+    [ "$(jq '.tripCount' <<<"$window")" -ge 10 ]
+    # ...and so is every hour of the day the demo will show.
+    quietest=$(awk '$3 > best[$1] {best[$1] = $3} END {m = 1e9; for (h in best) if (best[h] < m) m = best[h]; print m}' \
+        "$BATS_TEST_TMPDIR/counts")
+    echo "the busiest zone of the quietest hour: $quietest trips"
+    [ "$quietest" -ge 10 ]
     [ "$(curl -s "$URL/health" | jq -r .status)" = healthy ]
+    # the page says what the data is
+    curl -s "$URL/" | grep -q 'laid onto one day by time of day'
+}
 
-    wait "$demo"
-    grep -q "$URL/" "$BATS_TEST_TMPDIR/demo.out"
+@test "make demo: a second one is refused at once and leaves the running one and its state alone" {
+    for _ in $(seq 300); do curl -s -o /dev/null "$URL/health" && break; sleep 0.1; done
+    state=$PROJECT_DIR/build/demo
+    before=$(stat -c '%i %Y' "$state/nyc_one_day.csv")
+    # the same port, and another: either way, one demo per checkout
+    for port in "$PORT" "$(free_port)"; do
+        run env DEMO_SECONDS=5 DEMO_PORT=$port make -C "$PROJECT_DIR" --no-print-directory -s demo 3>&-
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ $output == *"demo: a demo is already running from this checkout (its page: $URL/, pid "*"); stop it with Ctrl-C first"* ]]
+        [[ $output != *"StreamPulse demo:"* ]]
+    done
+    [ "$(stat -c '%i %Y' "$state/nyc_one_day.csv")" = "$before" ]
+    [ -S "$state/redis.sock" ]
+    [ "$(curl -s "$URL/health" | jq -r .status)" = healthy ]
+}
+
+@test "make demo: ends by itself after DEMO_SECONDS, having said where to look, leaving nothing running" {
+    demo_gone
+    grep -q "$URL/" "$BATS_FILE_TMPDIR/demo.out"
     # Nothing it started is left, and no sanitizer complained.
-    ! pgrep -f "$PROJECT_DIR/build/demo"
     ! pgrep -f "sp-serve --listen 127.0.0.1:$PORT"
     ! grep -i 'sanitizer' "$PROJECT_DIR/build/demo/pipeline.log"
+}
+
+@test "make demo: a port already taken is refused before anything starts" {
+    demo_gone
+    python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print(s.getsockname()[1], flush=True)
+time.sleep(600)' >"$BATS_TEST_TMPDIR/port" 3>&- &
+    holder=$!
+    for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
+    taken=$(cat "$BATS_TEST_TMPDIR/port")
+    run env DEMO_SECONDS=5 DEMO_PORT=$taken make -C "$PROJECT_DIR" --no-print-directory -s demo 3>&-
+    kill "$holder"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ $output == *"demo: 127.0.0.1:$taken is already in use; stop what listens there or choose another port: make demo DEMO_PORT=8001"* ]]
+    [[ $output != *"starting redis-server"* ]]
+}
+
+# holder NAME: the pid of the process of the demo whose program is NAME.
+holder() {
+    local pid
+    for pid in $(lock_holders); do
+        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]; then echo "$pid"; fi
+    done
+}
+
+@test "make demo KAFKA=1: Ctrl-C stops the pipelines before the broker, so the consumer leaves its group" {
+    demo_gone
+    port=$(free_port)
+    # A job of its own (job control on), as a terminal runs a command:
+    # Ctrl-C is SIGINT to the job's whole process group.
+    set -m
+    KAFKA=1 DEMO_PORT=$port make -C "$PROJECT_DIR" --no-print-directory -s demo \
+        >"$BATS_TEST_TMPDIR/kafka.out" 2>&1 3>&- &
+    leader=$!
+    set +m
+    for _ in $(seq 600); do
+        [ "$(curl -s "127.0.0.1:$port/metrics/regions/top" | jq '.regions | length' 2>/dev/null)" -gt 0 ] 2>/dev/null && break
+        sleep 0.1
+    done
+    curl -s "127.0.0.1:$port/metrics/regions/top" | jq -e '.regions | length > 0'
+    broker=$(holder sp-kafka-mock)
+    consumer=$(holder sp-kcat-in)
+    [ -n "$broker" ] && [ -n "$consumer" ]
+    kill -INT -- "-$leader"
+    # The consumer leaves its group and ends while the broker still runs.
+    while kill -0 "$consumer" 2>/dev/null; do sleep 0.01; done
+    kill -0 "$broker"
+    for _ in $(seq 600); do demo_running || break; sleep 0.1; done
+    cat "$BATS_TEST_TMPDIR/kafka.out"
+    ! demo_running
+    log=$PROJECT_DIR/build/demo/pipeline.log
+    ! grep -q 'could not leave the consumer group' "$log"
+    ! grep -qi 'sanitizer' "$log"
 }

@@ -2,6 +2,7 @@
 # examples/: the systemd units pass systemd-analyze verify, their pipeline
 # shells behave (a stop drains every stage, a crash fails the unit), the
 # programs and options they name exist, and the cron entry is well formed.
+# README.md: what it names exists, and every example runs as written.
 
 load helpers/common
 
@@ -374,4 +375,95 @@ EOF
     grep -q 'date -u -d yesterday' <<<"$job"
     grep -q 'set -o pipefail' <<<"$job"
     grep -q '| sp-redis-sink' <<<"$job"
+}
+
+# ---- README.md ---------------------------------------------------------------
+
+@test "README: the licence it names is in LICENSE, the MIT text in full" {
+    grep -q '^Licence: MIT (see LICENSE)' "$PROJECT_DIR/README.md"
+    license=$PROJECT_DIR/LICENSE
+    [ "$(head -n 1 "$license")" = "MIT License" ]
+    grep -q '^Copyright (c) [0-9]\{4\} ' "$license"
+    # the permission, the condition and the disclaimer, each whole
+    tr '\n' ' ' <"$license" | grep -q 'Permission is hereby granted, free of charge, to any person obtaining a copy of this software'
+    tr '\n' ' ' <"$license" | grep -q 'The above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.'
+    tr '\n' ' ' <"$license" | grep -q 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND'
+}
+
+@test "README: every path it names exists" {
+    # `pipelines/local`, `examples/`, (see LICENSE), examples/data/…csv
+    missing=$(grep -oE '(`[a-z][a-z0-9_./-]*/[a-z0-9_.*/-]*`|see [A-Z]+\b|examples/data/[a-z0-9_.-]+)' \
+        "$PROJECT_DIR/README.md" | tr -d '`' | sed 's/^see //' | sort -u |
+        while read -r p; do compgen -G "$PROJECT_DIR/$p" >/dev/null || echo "$p"; done)
+    echo "missing: $missing"
+    [ -z "$missing" ]
+}
+
+# readme_session DIR: the README's example commands (the lines of its code
+# blocks that start with "$ "), in order, as one bash session of DIR/session.sh
+# that leaves each command's output (stdout and stderr, as a terminal shows
+# them) in DIR/out.N and its status in DIR/status.N; the command in
+# DIR/command.N and what the README shows after it in DIR/want.N. Prints the
+# number of commands.
+readme_session() {
+    python3 - "$PROJECT_DIR/README.md" "$1" <<'PY'
+import re, shlex, sys
+readme, out = sys.argv[1], sys.argv[2]
+text = open(readme, encoding="utf-8").read()
+commands = []
+for block in re.findall(r"^```\n(.*?)^```", text, re.S | re.M):
+    if not block.startswith("$ "):
+        continue
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            commands.append([line[2:], []])
+        elif line.strip():
+            commands[-1][1].append(line)
+with open(f"{out}/session.sh", "w") as script:
+    for n, (command, want) in enumerate(commands):
+        open(f"{out}/want.{n}", "w").write("".join(l + "\n" for l in want))
+        open(f"{out}/command.{n}", "w").write(command + "\n")
+        script.write(f"eval {shlex.quote(command)} >{out}/out.{n} 2>&1; echo $? >{out}/status.{n}\n")
+print(len(commands))
+PY
+}
+
+@test "README: every example runs as written on a fresh clone and prints what the README shows" {
+    [ "$(id -u)" = 0 ] && unshare --net --pid --fork true 2>/dev/null ||
+        skip "needs root for a private network (ports 6379 and 8000) and process namespace"
+    # The clone: the files git would check out, with the build already done
+    # in this checkout copied in, so `make` has nothing left to do.
+    clone=$scratch/streampulse
+    mkdir -p "$clone"
+    git -C "$PROJECT_DIR" ls-files -z --cached --others --exclude-standard |
+        (cd "$PROJECT_DIR" && xargs -0 tar -cf - --no-recursion) | tar -C "$clone" -xf -
+    for d in bin build/release; do
+        [ -d "$PROJECT_DIR/$d" ] && mkdir -p "$clone/$d" && cp -a "$PROJECT_DIR/$d/." "$clone/$d/"
+    done
+    mkdir "$scratch/run"
+    n=$(readme_session "$scratch/run")
+    [ "$n" -ge 10 ]
+    # A private network (its own 127.0.0.1: ports 6379 and 8000 are free)
+    # and process space (whatever the session leaves running dies with it),
+    # no terminal, the PATH of a fresh login; a stage that fails fails its
+    # command (pipefail), and an example that never ends fails the test.
+    (cd "$clone" && env -i HOME="$scratch" PATH=/usr/local/bin:/usr/bin:/bin \
+        timeout 300 unshare --net --pid --fork --kill-child \
+        bash -o pipefail -c "ip link set lo up && . '$scratch/run/session.sh'") </dev/null 3>&- || true
+    bad=0
+    for ((i = 0; i < n; i++)); do
+        command=$(cat "$scratch/run/command.$i")
+        status=$(cat "$scratch/run/status.$i" 2>/dev/null || echo "none: the session ended before it")
+        if [ "$status" != 0 ]; then
+            echo "\$ $command: exit $status"; cat "$scratch/run/out.$i" 2>/dev/null; bad=1; continue
+        fi
+        [ -s "$scratch/run/want.$i" ] || continue
+        # The time a dead letter was made is the one thing that differs (and
+        # curl ends its answer without a newline: the shell's prompt follows).
+        if ! diff <(sed 's/"processed_at":"[^"]*"/"processed_at":…/' "$scratch/run/want.$i") \
+            <(sed 's/"processed_at":"[^"]*"/"processed_at":…/' "$scratch/run/out.$i" | sed '$a\'); then
+            echo "\$ $command: printed other than the README shows"; bad=1
+        fi
+    done
+    [ "$bad" = 0 ]
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # monitoring/: Prometheus config and rules checked and unit-tested by promtool,
-# Alertmanager config by amtool, the Grafana dashboards by jq and promtool.
-# promtool is in the Debian package prometheus (make deps installs it); amtool
-# (prometheus-alertmanager) is optional and its tests skip without it.
+# Alertmanager config by amtool, the Grafana dashboards by jq and promtool,
+# monitoring/README.md against what the programs write. promtool and amtool
+# are in the Debian packages prometheus and prometheus-alertmanager, which
+# make deps installs: without them these tests fail, they do not skip.
 
 load helpers/common
 
@@ -15,8 +16,9 @@ setup() {
     command -v promtool >/dev/null || fail_missing promtool
 }
 
+# fail_missing PROGRAM [PACKAGE]: fail, naming the Debian package to install.
 fail_missing() {
-    echo "$1 is missing: install the Debian package prometheus (make deps)" >&2
+    echo "$1 is missing: install the Debian package ${2:-prometheus} (make deps)" >&2
     return 1
 }
 
@@ -132,14 +134,14 @@ EOF
 }
 
 @test "amtool check-config accepts alertmanager.yml" {
-    command -v amtool >/dev/null || skip "amtool not installed (Debian package prometheus-alertmanager)"
+    command -v amtool >/dev/null || fail_missing amtool prometheus-alertmanager
     run amtool check-config "$MON/alertmanager.yml"
     echo "$output"
     [ "$status" -eq 0 ]
 }
 
 @test "alertmanager routes critical alerts to oncall and the rest to team" {
-    command -v amtool >/dev/null || skip "amtool not installed (Debian package prometheus-alertmanager)"
+    command -v amtool >/dev/null || fail_missing amtool prometheus-alertmanager
     run amtool config routes test --config.file="$MON/alertmanager.yml" severity=critical alertname=StreamPulseAPIDown
     [ "$status" -eq 0 ]
     [ "${lines[-1]}" = oncall ]
@@ -264,28 +266,63 @@ EOF
     rm -rf "$scratch"
 }
 
+# serve_pipeline: the bundled sample trips through sp-replay (events kept in
+# $BATS_TEST_TMPDIR/events.ndjson), sp-validate, sp-window and sp-redis-sink
+# into a private redis-server, each program writing its metrics file into
+# $BATS_TEST_TMPDIR/metrics, and sp-serve started over both (SERVE_URL).
+# Skips while a program is not built in $SP_BIN.
+serve_pipeline() {
+    for p in sp-replay sp-validate sp-window sp-redis-sink sp-serve; do
+        [ -x "$SP_BIN/$p" ] || skip "$p is not built in $SP_BIN"
+    done
+    load helpers/redis
+    redis_start
+    metrics_dir=$BATS_TEST_TMPDIR/metrics
+    mkdir -p "$metrics_dir"
+    "$SP_BIN/sp-replay" -q --sort --metrics-file "$metrics_dir/replay.prom" \
+        "$SP_EXAMPLES/streampulse_sample_trips.csv" >"$BATS_TEST_TMPDIR/events.ndjson"
+    "$SP_BIN/sp-validate" -q --dlq /dev/null --metrics-file "$metrics_dir/validate.prom" \
+        <"$BATS_TEST_TMPDIR/events.ndjson" |
+        "$SP_BIN/sp-window" -q --late /dev/null --dlq /dev/null --metrics-file "$metrics_dir/window.prom" |
+        "$SP_BIN/sp-redis-sink" -q --url "$REDIS_URL" --metrics-file "$metrics_dir/sink.prom"
+    serve_start --metrics-dir "$metrics_dir"
+}
+
+# What sp-serve's GET /metrics carries with a pipeline's metrics files: valid
+# for promtool's strict parser, and each family of the type the README's table
+# gives (the programs' own # TYPE lines are the oracle).
+@test "GET /metrics passes promtool check metrics and every family has the README's type" {
+    serve_pipeline
+    curl -sf "$SERVE_URL/metrics" >"$BATS_TEST_TMPDIR/metrics.txt"
+    serve_stop
+    redis_stop
+    run promtool check metrics <"$BATS_TEST_TMPDIR/metrics.txt"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    documented=$(sed -n 's/^| `\(sp_[a-z0-9_]*\)` | \([a-z]*\) |.*/\1 \2/p' "$MON/README.md" | sort)
+    served=$(sed -n 's/^# TYPE \(sp_[a-z0-9_]*\) \([a-z]*\)$/\1 \2/p' "$BATS_TEST_TMPDIR/metrics.txt" | sort -u)
+    [ "$(wc -l <<<"$served")" -ge 15 ]
+    echo "served, not as documented:"
+    comm -23 <(echo "$served") <(echo "$documented") | tee "$BATS_TEST_TMPDIR/diff"
+    [ ! -s "$BATS_TEST_TMPDIR/diff" ]
+    # the file label, on samples from a file and on no other
+    grep -q '^sp_events_in_total{file="validate.prom",tool="sp-validate"} ' "$BATS_TEST_TMPDIR/metrics.txt"
+    ! grep -q '^sp_http_requests_total{file=' "$BATS_TEST_TMPDIR/metrics.txt"
+}
+
+@test "the docs a user reads cite no SPEC section: the repository's contract is streampulse(7)" {
+    cd "$PROJECT_DIR"
+    ! grep -n 'SPEC' README.md monitoring/README.md examples/README.md examples/systemd/* man/*
+}
+
 # The whole monitoring path, live: real programs write their metrics files,
 # sp-serve serves them beside its own, a real Prometheus scrapes it with
 # monitoring/prometheus.yml (ports and intervals changed, nothing else) and
 # loads the alert rules. Skips while sp-serve or the pipeline programs are not
 # built; needs redis-server and the prometheus binary (make deps).
 @test "Prometheus scrapes the pipeline through sp-serve and evaluates every rule" {
-    for p in sp-replay sp-validate sp-window sp-redis-sink sp-serve; do
-        [ -x "$SP_BIN/$p" ] || skip "$p is not built in $SP_BIN"
-    done
     command -v prometheus >/dev/null || fail_missing prometheus
-    load helpers/redis
-    redis_start
-    metrics_dir=$BATS_TEST_TMPDIR/metrics
-    mkdir -p "$metrics_dir"
-    "$SP_BIN/sp-replay" -q --speed max --metrics-file "$metrics_dir/replay.prom" \
-        "$SP_EXAMPLES/streampulse_sample_trips.csv" >"$BATS_TEST_TMPDIR/events.ndjson"
-    "$SP_BIN/sp-validate" -q --dlq /dev/null --metrics-file "$metrics_dir/validate.prom" \
-        <"$BATS_TEST_TMPDIR/events.ndjson" |
-        "$SP_BIN/sp-window" -q --late /dev/null --dlq /dev/null \
-            --metrics-file "$metrics_dir/window.prom" |
-        "$SP_BIN/sp-redis-sink" -q --url "$REDIS_URL" --metrics-file "$metrics_dir/sink.prom"
-    serve_start --metrics-dir "$metrics_dir"
+    serve_pipeline
 
     prom_port=$(free_port)
     sed -e "s/127.0.0.1:8000/127.0.0.1:$SERVE_PORT/" -e 's/_interval: 15s/_interval: 1s/' \
@@ -329,18 +366,9 @@ EOF
 
 # The trip gauges the Trips dashboard plots (monitoring/README.md says what
 # sp-serve exports), compared with what redis-cli reads straight from the
-# SPEC section 7 keys. Skips until sp-serve exports them.
+# keys of streampulse(7)'s Redis layout. Skips until sp-serve exports them.
 @test "sp-serve's trip gauges match the newest final window in Redis" {
-    for p in sp-replay sp-validate sp-window sp-redis-sink sp-serve; do
-        [ -x "$SP_BIN/$p" ] || skip "$p is not built in $SP_BIN"
-    done
-    load helpers/redis
-    redis_start
-    "$SP_BIN/sp-replay" -q --speed max --sort "$SP_EXAMPLES/streampulse_sample_trips.csv" |
-        "$SP_BIN/sp-validate" -q --dlq /dev/null |
-        "$SP_BIN/sp-window" -q --late /dev/null --dlq /dev/null |
-        "$SP_BIN/sp-redis-sink" -q --url "$REDIS_URL"
-    serve_start
+    serve_pipeline
     curl -s "$SERVE_URL/metrics" >"$BATS_TEST_TMPDIR/metrics.txt"
     serve_stop
     # The oracle: sp:latest_window, then each region's value key at it.

@@ -49,6 +49,17 @@ programs() {
     done
 }
 
+@test "man pages render their quotes and parentheses as written: none nested, none misplaced" {
+    for m in "$PROJECT_DIR"/man/*.[17]; do
+        page=$(mandoc -Tutf8 "$m" | col -b)
+        # a quote opened inside another (mdoc's Sq and Ql run to the end of
+        # the line, so a second one on it nests: ‘100ms, ‘5m’’)
+        ! grep -n '‘[^’]*‘' <<<"$page" || { echo "$m: nested quotes"; false; }
+        # a parenthesis closed before the words it was opened for
+        ! grep -n '’) is standard input' <<<"$page" || { echo "$m: misplaced parenthesis"; false; }
+    done
+}
+
 @test "every long option that --help prints is documented in the man page" {
     for p in $(programs); do
         help=$("$SP_BIN/$p" --help 2>&1)

@@ -139,6 +139,28 @@ kcat_all() {
     kcat_all one '%s\n' | diff <(head -n 10 "$T/trips.ndjson") -
 }
 
+@test "sp-kcat-out: SIGTERM with the brokers unreachable stops within the grace; what did not go is on stdout, and said" {
+    kafka_mock_stop
+    "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --metrics-file "$T/out.prom" \
+        "$T/trips.ndjson" >"$T/undelivered" 2>"$T/err" 3>&- &
+    producer=$!
+    for _ in $(seq 100); do
+        grep -qx 'sp_events_in_total{tool="sp-kcat-out"} 300' "$T/out.prom" 2>/dev/null && break
+        sleep 0.1
+    done
+    kill -TERM "$producer"
+    status=0
+    wait "$producer" || status=$?
+    cat "$T/err"
+    [ "$status" -eq 69 ]
+    # purged at the stop, not timed out a minute later (message.timeout.ms)
+    grep -q 'not delivered to events: Local: Purged' "$T/err"
+    [ "$(tail -n 1 "$T/err")" = "sp-kcat-out: 300 of 300 messages not delivered to events (stopped before the brokers answered); they are on standard output, as read" ]
+    # every line that did not go, byte for byte, ready to be sent again
+    diff <(sort "$T/trips.ndjson") <(sort "$T/undelivered")
+    grep -qx 'sp_kafka_delivery_errors_total{tool="sp-kcat-out"} 300' "$T/out.prom"
+}
+
 @test "sp-kcat-out: a line over 1 MiB becomes a LINE_TOO_LONG record, the rest is sent" {
     { echo '{"a":1}'
       python3 -c 'print("{\"big\":\"" + "x" * (1 << 20) + "\"}")'

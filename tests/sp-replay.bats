@@ -179,7 +179,8 @@ EOF
 }
 
 @test "--metrics-file counts rows in, events out and DLQ records by type" {
-    sp-replay --metrics-file "$BATS_TEST_TMPDIR/m.prom" "$MALFORMED" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/dlq"
+    # -q: stderr then holds the DLQ records alone, without the loss summary
+    sp-replay -q --metrics-file "$BATS_TEST_TMPDIR/m.prom" "$MALFORMED" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/dlq"
     m=$BATS_TEST_TMPDIR/m.prom
     grep -q "^sp_events_in_total{tool=\"sp-replay\"} $(($(count_lines "$MALFORMED") - 1))\$" "$m"
     grep -q "^sp_events_out_total{tool=\"sp-replay\"} $(count_lines "$BATS_TEST_TMPDIR/out")\$" "$m"
@@ -363,4 +364,22 @@ EOF
     { read -r _; sp-replay --loop --limit 600; } <"$BATS_TEST_TMPDIR/in.csv" >"$BATS_TEST_TMPDIR/out"
     sp-replay --loop --limit 600 "$V1" >"$BATS_TEST_TMPDIR/want"
     cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "loud loss: a CSV whose time column mostly does not parse ends with the count and the column" {
+    printf 'id,zone,when\n1,3,2025-01-01 10:00:00\n2,3,yesterday\n3,4,today\n4,4,2025-01-01 10:03:00\n5,5,soon\n' >"$BATS_TEST_TMPDIR/mine.csv"
+    # the oracle: rows whose "when" python's strptime cannot read
+    bad=$(python3 -c '
+import csv, sys, datetime
+n = 0
+for r in csv.DictReader(open(sys.argv[1])):
+    try: datetime.datetime.strptime(r["when"], "%Y-%m-%d %H:%M:%S")
+    except ValueError: n += 1
+print(n)' "$BATS_TEST_TMPDIR/mine.csv")
+    run --separate-stderr sp-replay --time-field when --dlq "$BATS_TEST_TMPDIR/dlq.ndjson" "$BATS_TEST_TMPDIR/mine.csv"
+    [ "$status" -eq 0 ]
+    [ "$stderr" = "sp-replay: $bad of 5 rows had an unreadable when" ]
+    [ "$(count_lines "$BATS_TEST_TMPDIR/dlq.ndjson")" -eq "$bad" ]
+    run --separate-stderr sp-replay -q --time-field when --dlq "$BATS_TEST_TMPDIR/dlq.ndjson" "$BATS_TEST_TMPDIR/mine.csv"
+    [ -z "$stderr" ]
 }

@@ -157,6 +157,31 @@ input_result() {
     [ "$code" = 404 ]
 }
 
+@test "sp-serve: /metrics/regions/top without ?metric= ranks by the first --rank; an unranked metric names the ranked ones" {
+    # A pipeline that ranks only maxFare, into database 1 of the same server.
+    url=${REDIS_URL%/0}/1
+    sp-replay -q --sort "$SP_EXAMPLES/streampulse_sample_trips.csv" | sp-validate -q |
+        sp-window -q --agg tripCount=count --agg maxFare=max:fare | tee "$BATS_TEST_TMPDIR/results" |
+        sp-redis-sink -q --url "$url" --rank maxFare
+    port=$(free_port)
+    sp-serve --listen "127.0.0.1:$port" --url "$url" --rank maxFare >"$BATS_TEST_TMPDIR/serve.log" 2>&1 3>&- &
+    pid=$!
+    for _ in $(seq 200); do curl -s -o /dev/null "127.0.0.1:$port/health" && break; sleep 0.05; done
+    get "127.0.0.1:$port/metrics/regions/top"
+    echo "$body"
+    [ "$code" = 200 ]
+    [ "$(jq -r .metric <<<"$body")" = maxFare ]
+    # the newest window's highest fares, as jq reads them from the results
+    start=$(jq -r .windowStart <<<"$body")
+    [ "$(jq -c '[.regions[].value]' <<<"$body")" = \
+      "$(jq -cs --arg s "$start" '[.[] | select(.windowStart == $s and .final) | .maxFare] | sort | reverse | .[:10]' "$BATS_TEST_TMPDIR/results")" ]
+    get "127.0.0.1:$port/metrics/regions/top?metric=tripCount"
+    [ "$code" = 400 ]
+    [ "$(jq -r .detail <<<"$body")" = "unknown metric 'tripCount': ranked are maxFare (sp-serve --rank)" ]
+    kill -TERM "$pid"
+    wait "$pid"
+}
+
 @test "sp-serve: bad requests get the right status and a JSON detail" {
     # just over API_TARGET_MAX (8192): the API's own 414
     huge=$(head -c 9000 /dev/zero | tr '\0' a)

@@ -464,3 +464,31 @@ EOF
     [ "$status" -eq 0 ]
     [[ $output == *"--schema FILE"* ]]
 }
+
+@test "loud loss: NYC trips under the default schema end with the count, the cause and the fix; -q and the NYC schema are quiet" {
+    sp-replay -q "$SP_EXAMPLES/yellow_tripdata_sample_2019-01.csv" >nyc.ndjson
+    # The oracle, by jq: trip_id always passes, so region_id (the schema's
+    # second rule) is the first one an NYC zone above 100 breaks.
+    over=$(jq -s 'map(select(.region_id > 100)) | length' nyc.ndjson)
+    total=$(count_lines nyc.ndjson)
+    [ "$over" -gt $((total / 2)) ]
+    run --separate-stderr sp-validate --dlq dlq.ndjson nyc.ndjson
+    [ "$status" -eq 0 ]
+    echo "$stderr"
+    [ "$(head -n 1 <<<"$stderr")" = "sp-validate: $over of $total lines failed region_id's maximum: NYC taxi data needs --schema schemas/nyc_tlc.json (zones 1-265)" ]
+    # every dead letter is accounted for: the rest on one more line
+    rest=$(($(count_lines dlq.ndjson) - over))
+    [ "$(sed -n 2p <<<"$stderr")" = "sp-validate: and $rest more for other reasons (see the dead-letter records)" ]
+    run --separate-stderr sp-validate -q --dlq dlq2.ndjson nyc.ndjson
+    [ -z "$stderr" ]
+    # The right schema loses under 1 % (refunds, zero distances): no word.
+    run --separate-stderr sp-validate --schema "$PROJECT_DIR/schemas/nyc_tlc.json" --dlq dlq3.ndjson nyc.ndjson
+    [ -z "$stderr" ]
+    [ "$(count_lines dlq3.ndjson)" -gt 0 ]
+}
+
+@test "loud loss: a CSV piped in unconverted is named as not NDJSON, with the program that converts it" {
+    printf 'id,zone,when\n1,3,2025-01-01 10:00:00\n2,4,2025-01-01 10:01:00\n' >mine.csv
+    run --separate-stderr sp-validate --dlq dlq.ndjson mine.csv
+    [ "$stderr" = "sp-validate: 3 of 3 lines were not JSON objects: is the input NDJSON? sp-replay turns CSV into events" ]
+}

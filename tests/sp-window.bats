@@ -5,6 +5,7 @@
 # and recovery from kill -9.
 
 load helpers/common
+bats_require_minimum_version 1.5.0
 
 REF=$TESTS_DIR/reference/window_reference.py
 FAR=36500d # a --max-delay under which nothing in the sample data is late
@@ -560,4 +561,31 @@ EOF
     } >"$W/in"
     sp-window -q --max-delay 1m --late "$W/late" <"$W/in" >/dev/null
     [ "$(jq -c .source "$W/late")" = "$(printf '%s\n' '{"topic":"events","partition":0,"offset":1}' '{"topic":"events","partition":0,"offset":2}')" ]
+}
+
+@test "loud loss: unsorted NYC trips end with how many were late and the fix; sorted ones are quiet" {
+    replay "$SP_EXAMPLES/yellow_tripdata_sample_2019-01.csv" "$W/nyc.ndjson"
+    # The oracle: a single-task watermark, highest event time so far minus
+    # the default --max-delay 5m, against each one-minute window's end.
+    late=$(python3 - "$W/nyc.ndjson" <<'PY'
+import calendar, json, sys, time
+highest, late = None, 0
+for line in open(sys.argv[1]):
+    t = calendar.timegm(time.strptime(json.loads(line)["event_time"], "%Y-%m-%dT%H:%M:%SZ"))
+    if highest is not None and t // 60 * 60 + 60 <= highest - 300:
+        late += 1
+    highest = t if highest is None else max(highest, t)
+print(late)
+PY
+    )
+    total=$(count_lines "$W/nyc.ndjson")
+    run --separate-stderr sp-window --late "$W/late.ndjson" "$W/nyc.ndjson"
+    [ "$status" -eq 0 ]
+    [ "$(count_lines "$W/late.ndjson")" -eq "$late" ]
+    [ "$stderr" = "sp-window: $late of $total events were late: is the input in event-time order? sp-replay --sort, or a larger --max-delay" ]
+    run --separate-stderr sp-window -q --late "$W/late2.ndjson" "$W/nyc.ndjson"
+    [ -z "$stderr" ]
+    replay "$SP_EXAMPLES/yellow_tripdata_sample_2019-01.csv" "$W/sorted.ndjson" --sort
+    run --separate-stderr sp-window --late "$W/late3.ndjson" "$W/sorted.ndjson"
+    [ -z "$stderr" ]
 }

@@ -26,6 +26,7 @@
 #include "diag.h"
 #include "dlq.h"
 #include "kafka.h"
+#include "kafka_drain.h"
 #include "kafka_msg.h"
 #include "line_io.h"
 #include "metrics.h"
@@ -76,6 +77,7 @@ static void usage(FILE *out)
           "\n"
           "Produce each NDJSON line of the FILEs (or stdin; '-' is stdin) as one\n"
           "message to TOPIC: idempotent, acks=all, linger.ms=1, message.timeout.ms=60000.\n"
+          "A line that cannot be delivered is written to stdout, to be sent again.\n"
           "\n"
           "  -b, --brokers LIST      bootstrap brokers, host:port[,host:port...]\n"
           "  -t, --topic TOPIC       topic to produce to\n"
@@ -185,8 +187,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     }
     (*p->errors_total)++;
     /* Following, a line that cannot go out holds the saved offset back:
-     * stop, so that a restart sends it again. */
+     * stop, so that a restart sends it again. Otherwise the journal is
+     * standard output: the line goes there, to be sent again from it. */
     if (p->opt->follow) sp_running = 0;
+    if (!p->acked) {
+        fwrite(msg->payload, 1, msg->len, stdout);
+        putchar('\n');
+    }
     if (p->failures_reported++ >= MAX_REPORTED_FAILURES) return;
     diag_warn("%s: line %" PRIu64 ": not delivered to %s: %s%s",
               input_name(p->opt, (int)(where >> LINE_BITS)), LINE_OF(where), p->opt->topic,
@@ -235,13 +242,16 @@ static void produce_line(struct producer *p, const char *line, size_t len, uint6
                              key_len, where) == 0)
             break;
         rd_kafka_resp_err_t why = rd_kafka_last_error();
-        if (why == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        /* A full queue drains as the cluster acknowledges, unless we are
+         * told to stop: then the line is one that did not go. */
+        if (why == RD_KAFKA_RESP_ERR__QUEUE_FULL && sp_running) {
             rd_kafka_poll(p->rk, 10);
             continue;
         }
         /* Refused before it was queued (too large, unknown partition): the
          * same account as a failed delivery. */
-        rd_kafka_message_t failed = {.err = why, ._private = where};
+        rd_kafka_message_t failed = {
+            .err = why, .payload = (void *)line, .len = len, ._private = where};
         on_delivery(p->rk, &failed, p);
         break;
     }
@@ -338,6 +348,11 @@ static int produce_fd(struct producer *p, int fd)
     return rc;
 }
 
+static void tick_metrics(void *m)
+{
+    metrics_tick(m);
+}
+
 static int open_input(const char *name)
 {
     if (strcmp(name, "-") == 0) return STDIN_FILENO;
@@ -391,11 +406,8 @@ int main(int argc, char **argv)
         rc = produce_fd(&p, fds[p.input_index]);
 
     /* Everything queued is delivered or reported: message.timeout.ms bounds
-     * the wait even with every broker gone. */
-    while (rd_kafka_outq_len(p.rk) > 0) {
-        rd_kafka_flush(p.rk, 100);
-        metrics_tick(p.m);
-    }
+     * the wait even with every broker gone, a stop signal a few seconds. */
+    bool purged = kafka_drain(p.rk, tick_metrics, p.m);
     save_offset(&p, true);
     metrics_write(p.m);
     uint64_t failed = *p.errors_total;
@@ -409,9 +421,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_fds; i++)
         if (fds[i] != STDIN_FILENO) close(fds[i]);
     free(fds);
-    if (failed)
-        diag_fatal(EX_UNAVAILABLE, "%" PRIu64 " of %" PRIu64 " messages not delivered to %s",
-                   failed, sent, opt.topic);
+    if (failed) {
+        fflush(stdout);
+        diag_fatal(EX_UNAVAILABLE, "%" PRIu64 " of %" PRIu64 " messages not delivered to %s%s; %s",
+                   failed, sent, opt.topic, purged ? " (stopped before the brokers answered)" : "",
+                   opt.offset_file
+                       ? "they stay in the file past the saved offset, for the next start"
+                       : "they are on standard output, as read");
+    }
     if (kafka_fatal()) diag_fatal(EX_UNAVAILABLE, "stopped by a fatal producer error");
     return rc;
 }

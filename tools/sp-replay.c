@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "dlq.h"
 #include "line_io.h"
+#include "loss.h"
 #include "metrics.h"
 #include "replay.h"
 
@@ -146,6 +147,7 @@ struct run {
     out_buf *out, *dlq;
     int dlq_fd;
     metrics *metrics;
+    loss_report *loss;
     uint64_t *events_in, *events_out;
     uint64_t *dlq_total[DLQ_ERROR_COUNT];
     replay_pacer pacer;
@@ -197,6 +199,7 @@ static void idle(struct run *r)
 {
     flush_all(r);
     metrics_tick(r->metrics);
+    loss_report_tick(r->loss, monotonic_coarse_ms());
     show_progress(r, false);
 }
 
@@ -241,6 +244,7 @@ static void send_dlq(struct run *r, const csv_record *rec, const struct csv_row_
     };
     dlq_format(&r->record, &d);
     (*dlq_counter(r, err->type))++;
+    loss_report_count(r->loss, &d);
     if (out_write(r->dlq, r->record.data, r->record.len) < 0)
         write_failed(r, r->opt->dlq_path ? r->opt->dlq_path : "stderr");
 }
@@ -271,6 +275,7 @@ static void replay_row(struct run *r, const csv_record *rec, const csv_layout *l
     }
     if ((r->count.sent & 4095) == 0) {
         metrics_tick(r->metrics);
+        loss_report_tick(r->loss, monotonic_coarse_ms());
         show_progress(r, false);
     }
     if (replay_count_done(&r->count) || !sp_running) r->stop = true;
@@ -396,6 +401,7 @@ int main(int argc, char **argv)
     r.metrics = metrics_new("sp-replay", opt.metrics_path);
     r.events_in = metrics_counter(r.metrics, "sp_events_in_total", NULL, "CSV rows read");
     r.events_out = metrics_counter(r.metrics, "sp_events_out_total", NULL, "Trip events written");
+    r.loss = loss_report_new("rows", r.events_in, false, monotonic_coarse_ms());
     /* The kinds sp-replay can produce show from the start, at 0. */
     dlq_counter(&r, DLQ_CSV_PARSE_ERROR);
     dlq_counter(&r, DLQ_LINE_TOO_LONG);
@@ -411,6 +417,7 @@ int main(int argc, char **argv)
     if (out_close(r.out) < 0 && errno != EPIPE && r.exit_code == EX_OK) r.exit_code = EX_IOERR;
     if (out_close(r.dlq) < 0 && errno != EPIPE && r.exit_code == EX_OK) r.exit_code = EX_IOERR;
     if (r.dlq_fd != STDERR_FILENO) close(r.dlq_fd);
+    loss_report_final(r.loss);
     if (metrics_write(r.metrics) < 0)
         diag_warn("--metrics-file %s: %s", opt.metrics_path, strerror(errno));
     if (r.progress && !diag_quiet) {
@@ -418,6 +425,7 @@ int main(int argc, char **argv)
         if (write(STDERR_FILENO, "\n", 1) < 0) r.progress = false;
     }
     metrics_free(r.metrics);
+    loss_report_free(r.loss);
     sb_free(&r.record);
     replay_input_free(r.in);
     return r.exit_code;

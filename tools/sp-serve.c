@@ -51,6 +51,7 @@ struct config {
     const char *metrics_dir;
     const char *metrics_path;
     const char *kafka_brokers;
+    const char *title;
 };
 
 static void usage(FILE *f)
@@ -71,13 +72,14 @@ static void usage(FILE *f)
                "      --timeout S          close a connection idle for S seconds (default 30)\n"
                "      --metrics-dir DIR    append DIR/*.prom to GET /metrics\n"
                "      --kafka BROKERS      report Kafka in /health (asks for metadata only)\n"
+               "      --title TEXT         what the data is, shown on the live page (GET /)\n"
                "      --metrics-file PATH  write the request metrics to PATH every few seconds\n"
                "  -q, --quiet              no diagnostics\n"
                "  -h, --help               this help\n"
                "      --version            print the version\n");
 }
 
-enum { OPT_MAX_CONN = 256, OPT_TIMEOUT, OPT_METRICS_DIR, OPT_KAFKA };
+enum { OPT_MAX_CONN = 256, OPT_TIMEOUT, OPT_METRICS_DIR, OPT_KAFKA, OPT_TITLE };
 
 /* A positive integer option of at most max, or exit 64. */
 static unsigned parse_count(const char *name, const char *s, unsigned long max)
@@ -102,6 +104,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"metrics-dir", required_argument, NULL, OPT_METRICS_DIR},
         {"kafka", required_argument, NULL, OPT_KAFKA},
+        {"title", required_argument, NULL, OPT_TITLE},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -147,6 +150,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
             break;
         case OPT_KAFKA:
             cfg->kafka_brokers = optarg;
+            break;
+        case OPT_TITLE:
+            cfg->title = optarg;
             break;
         default:
             if (cli_common_option(c, optarg, usage, &cfg->metrics_path)) break;
@@ -394,6 +400,7 @@ int main(int argc, char **argv)
         .metrics_dir = cfg.metrics_dir,
         .kafka_status = kafka ? kafka_status : NULL,
         .kafka_arg = kafka,
+        .page_title = cfg.title,
     };
     if (pthread_key_create(&worker_key, free_worker) != 0)
         diag_fatal(EX_OSERR, "pthread_key_create failed");

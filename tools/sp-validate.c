@@ -18,6 +18,7 @@
 #include "diag.h"
 #include "dlq.h"
 #include "line_io.h"
+#include "loss.h"
 #include "metrics.h"
 #include "schema.h"
 #include "validate.h"
@@ -42,6 +43,7 @@ struct run {
     struct sink out, dlq;
     strbuf record;
     metrics *m;
+    loss_report *loss;
     uint64_t *in_total, *out_total;
     uint64_t *dlq_total[DLQ_ERROR_COUNT];
 };
@@ -153,6 +155,7 @@ static int read_timeout(const struct run *r)
 static void write_dlq(struct run *r, const struct dlq_record *rec)
 {
     (*r->dlq_total[rec->error])++;
+    loss_report_count(r->loss, rec);
     sb_reset(&r->record);
     dlq_format(&r->record, rec);
     sink_write(&r->dlq, r->record.data, r->record.len, false);
@@ -199,6 +202,7 @@ static void validate_fd(struct run *r, int fd, const char *name)
             sink_flush(&r->dlq);
         }
         metrics_tick(r->m);
+        loss_report_tick(r->loss, monotonic_coarse_ms());
     }
     line_reader_free(reader);
 }
@@ -260,6 +264,7 @@ int main(int argc, char **argv)
     out_order_after(r.out.buf, r.dlq.buf);
     r.m = metrics_new("sp-validate", opt.metrics_file);
     register_metrics(&r);
+    r.loss = loss_report_new("lines", r.in_total, opt.schema_file == NULL, monotonic_coarse_ms());
 
     int n = opt.n_inputs ? opt.n_inputs : 1;
     for (int i = 0; i < n && sp_running; i++) {
@@ -269,11 +274,13 @@ int main(int argc, char **argv)
 
     sink_flush(&r.out);
     sink_flush(&r.dlq);
+    loss_report_final(r.loss);
     if (metrics_write(r.m) < 0) diag_warn("%s: %s", opt.metrics_file, strerror(errno));
     out_close(r.out.buf);
     out_close(r.dlq.buf);
     if (opt.dlq_path) close(dlq_fd);
     metrics_free(r.m);
+    loss_report_free(r.loss);
     sb_free(&r.record);
     validator_free(r.validator);
     schema_free(s);

@@ -32,7 +32,7 @@ static bool check_line(schema *s, const char *line, char *reason, size_t reasonl
     ev_fields_init(&fields);
     CHECK_INT(schema_bind(s, &fields), 0);
     CHECK_INT(ev_scan(line, strlen(line), &fields, &scan), 0);
-    struct schema_violation v = {NULL, STRBUF_INIT};
+    struct schema_violation v = {.reason = STRBUF_INIT};
     bool ok = schema_check(s, &scan, &v);
     snprintf(reason, reasonlen, "%s", ok ? "" : v.reason.data);
     if (field) *field = v.field;
