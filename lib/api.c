@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "event_time.h"
-#include "line_io.h"
+#include "clock.h"
 #include "live_page.h"
 #include "ndjson.h"
 #include "prom_merge.h"

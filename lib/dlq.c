@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "event_time.h"
-#include "line_io.h"
+#include "clock.h"
 #include "ndjson.h"
 
 static const char *const error_names[DLQ_ERROR_COUNT] = {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "kafka_msg.h"
 

@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "dlq.h"
 #include "event_time.h"
+#include "clock.h"
 #include "line_io.h"
 #include "metrics.h"
 #include "window_event.h"

@@ -27,6 +27,7 @@
 #include "dlq.h"
 #include "kafka.h"
 #include "kafka_msg.h"
+#include "clock.h"
 #include "line_io.h"
 #include "metrics.h"
 

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "dlq.h"
+#include "clock.h"
 #include "line_io.h"
 #include "metrics.h"
 #include "replay.h"

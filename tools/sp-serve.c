@@ -23,7 +23,7 @@
 #include "diag.h"
 #include "http_metrics.h"
 #include "kafka.h"
-#include "line_io.h"
+#include "clock.h"
 #include "metrics.h"
 #include "redis_store.h"
 
