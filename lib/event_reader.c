@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ndjson.h"
+
 /* The decimal digits of the smallest number that strtod rounds up to
  * infinity: 2^1024 - 2^970, halfway between DBL_MAX and 2^1024 (a tie
  * rounds to the even neighbour, which is 2^1024). It has 309 digits. */
@@ -48,20 +50,12 @@ static inline void skip_whitespace(struct scanner *sc)
         sc->p++;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* The code unit of the four hex digits at p, or -1. */
 static int32_t hex4(const unsigned char *p)
 {
     int32_t value = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hex_value(p[i]);
+        int h = hex_digit_value(p[i]);
         if (h < 0) return -1;
         value = value << 4 | h;
     }
@@ -426,7 +420,8 @@ static bool nesting_in_object(const struct nesting *n)
  * starts here), "value_done" (one just ended: close containers, record a
  * top-level member) and "member" (a member name starts here). No recursion,
  * so a deeply nested line costs a bit per level, not a stack frame. */
-int ev_scan(const char *text, size_t len, const struct ev_fields *fields, struct ev_scan *out)
+int ev_scan_members(const char *text, size_t len, const struct ev_fields *fields,
+                    struct ev_scan *out, ev_member_fn each, void *arg)
 {
     struct scanner sc = {(const unsigned char *)text, (const unsigned char *)text,
                          (const unsigned char *)text + len, NULL, NULL};
@@ -439,8 +434,9 @@ int ev_scan(const char *text, size_t len, const struct ev_fields *fields, struct
     out->error = NULL;
     out->error_at = 0;
 
-    int member_field = -1;        /* field index of the top-level member being read */
-    uint32_t member_position = 0; /* its place in the object */
+    int member_field = -1;         /* field index of the top-level member being read */
+    uint32_t member_position = 0;  /* its place in the object */
+    struct ev_member member = {0}; /* the top-level member being read, for each() */
     const unsigned char *value_start = sc.p;
     enum ev_kind kind = EV_ABSENT; /* the value just completed */
     bool escaped = false;
@@ -524,6 +520,13 @@ value_done:
         v->position = member_position;
         v->escaped = escaped;
     }
+    if (nest.depth == 1 && each && out->top == EV_OBJECT) {
+        member.value = (struct ev_value){.kind = kind,
+                                         .text = (const char *)value_start,
+                                         .len = (size_t)(sc.p - value_start),
+                                         .escaped = escaped};
+        each(arg, &member);
+    }
     skip_whitespace(&sc);
     if (sc.p == sc.end) goto unexpected_end;
     if (nesting_in_object(&nest)) {
@@ -567,8 +570,12 @@ member:
         bool name_escaped;
         if (scan_string(&sc, &name_escaped) < 0) goto error;
         if (nest.depth == 1) {
-            member_field = lookup_field(fields, name, (size_t)(sc.p - 1 - name), name_escaped);
+            size_t name_len = (size_t)(sc.p - 1 - name);
+            member_field = lookup_field(fields, name, name_len, name_escaped);
             member_position = (uint32_t)out->members++;
+            member.name = (const char *)name;
+            member.name_len = name_len;
+            member.name_escaped = name_escaped;
         }
     }
     skip_whitespace(&sc);
@@ -585,6 +592,18 @@ unexpected_end:
 error:
     out->error = sc.error;
     out->error_at = (size_t)(sc.error_at - sc.start);
+    return -1;
+}
+
+int ev_scan(const char *text, size_t len, const struct ev_fields *fields, struct ev_scan *out)
+{
+    return ev_scan_members(text, len, fields, out, NULL, NULL);
+}
+
+int ev_repeated_field(const struct ev_fields *fields, const struct ev_scan *scan)
+{
+    for (size_t i = 0; i < fields->count; i++)
+        if (scan->value[i].count > 1) return (int)i;
     return -1;
 }
 
@@ -629,20 +648,30 @@ double ev_number(const struct ev_value *v)
     return value;
 }
 
-const char *ev_string(const struct ev_value *v, strbuf *scratch, size_t *len)
+/* The string body s[0..n) decoded: s itself when it has no escape, else a
+ * copy decoded into scratch. */
+static const char *decoded(const char *s, size_t n, bool escaped, strbuf *scratch, size_t *len)
 {
-    const unsigned char *body = (const unsigned char *)v->text + 1;
-    size_t body_len = v->len - 2;
-    if (!v->escaped) {
-        *len = body_len;
-        return (const char *)body;
+    if (!escaped) {
+        *len = n;
+        return s;
     }
     sb_reset(scratch);
-    char *out = sb_reserve(scratch, body_len + 1);
-    *len = decode_string(body, body_len, out);
+    char *out = sb_reserve(scratch, n + 1);
+    *len = decode_string((const unsigned char *)s, n, out);
     scratch->len = *len;
     out[*len] = '\0';
     return out;
+}
+
+const char *ev_string(const struct ev_value *v, strbuf *scratch, size_t *len)
+{
+    return decoded(v->text + 1, v->len - 2, v->escaped, scratch, len);
+}
+
+const char *ev_member_name(const struct ev_member *m, strbuf *scratch, size_t *len)
+{
+    return decoded(m->name, m->name_len, m->name_escaped, scratch, len);
 }
 
 const char *ev_kind_name(enum ev_kind k)

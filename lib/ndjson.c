@@ -173,3 +173,11 @@ void base64_append(strbuf *sb, const void *data, size_t n)
     sb->len += o;
     sb->data[sb->len] = '\0';
 }
+
+int hex_digit_value(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
