@@ -90,6 +90,15 @@ kcat_all() {
     [ "${lines[1]}" = '2||{"other":1}' ]
 }
 
+@test "sp-kcat-out: a line that gives the key member twice is sent without a key" {
+    printf '%s\n' '{"region_id":9,"fare":1,"region_id":59}' '{"region_id":9}' |
+        "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t one --key region_id --metrics-file "$T/out.prom"
+    run kcat_all one '%k|%s\n'
+    [ "${lines[0]}" = '|{"region_id":9,"fare":1,"region_id":59}' ]
+    [ "${lines[1]}" = '9|{"region_id":9}' ]
+    grep -q '^sp_kafka_unkeyed_total{tool="sp-kcat-out"} 1$' "$T/out.prom"
+}
+
 @test "sp-kcat-out: an undeliverable message is reported and exits 69" {
     run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events -p 9 <"$T/trips.ndjson"
     [ "$status" -eq 69 ]
@@ -192,6 +201,15 @@ kcat_all() {
     [ "$(jq -c 'del(._kafka)' <<<"${lines[4]}")" = '{"ok":true}' ]
     [ "$(jq -r '._raw_base64' <<<"${lines[5]}" | base64 -d | od -An -tx1 | tr -d ' ')" = fffe ]
     [ "$(jq -r '._kafka.offset' <<<"${lines[5]}")" = 4 ]
+}
+
+@test "sp-kcat-in: an object nested as deep as the other programs read is an object, not _raw" {
+    local deep
+    deep=$(python3 -c 'print("{\"a\":" * 1500 + "1" + "}" * 1500)')
+    kcat -P -b "$KAFKA_BROKERS" -t one <<<"$deep"
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -e
+    [ "$status" -eq 0 ]
+    [ "${lines[1]}" = '{"_kafka":{"topic":"one","partition":0,"offset":0},'"${deep#\{}" ]
 }
 
 @test "sp-kcat-in: -p assigns only those partitions, -o picks the start" {

@@ -62,6 +62,7 @@ struct producer {
     uint64_t *in_total, *out_total, *errors_total, *unkeyed_total, *too_long_total;
     uint64_t failures_reported;
     int input_index;
+    struct kafka_key_reader key_reader; /* with --key */
     strbuf key;
     acked_offset *acked; /* with --offset-file */
     uint64_t start_offset, last_line_end, saved_offset;
@@ -81,7 +82,7 @@ static void usage(FILE *out)
           "  -b, --brokers LIST      bootstrap brokers, host:port[,host:port...]\n"
           "  -t, --topic TOPIC       topic to produce to\n"
           "      --key FIELD         message key: the value of this top-level member;\n"
-          "                          a line without it is sent with no key\n"
+          "                          a line without it, or with it twice, has no key\n"
           "  -p, --partition N       send every message to partition N\n"
           "  -X PROP=VALUE           any librdkafka property (overrides the defaults)\n"
           "      --follow            keep reading FILE as it grows (tail -f); ends on a\n"
@@ -221,7 +222,7 @@ static void produce_line(struct producer *p, const char *line, size_t len, uint6
     size_t key_len = 0;
     if (opt->key_field) {
         sb_reset(&p->key);
-        if (kafka_msg_key(line, len, opt->key_field, strlen(opt->key_field), &p->key)) {
+        if (kafka_key_read(&p->key_reader, line, len, &p->key)) {
             key = p->key.len ? p->key.data : ""; /* an empty key, not none */
             key_len = p->key.len;
         } else {
@@ -373,6 +374,9 @@ int main(int argc, char **argv)
     diag_install_signals();
 
     struct producer p = {.opt = &opt, .key = STRBUF_INIT};
+    if (opt.key_field && kafka_key_reader_init(&p.key_reader, opt.key_field) < 0)
+        diag_fatal(EX_USAGE, "--key %s: a member name of at most %d bytes", opt.key_field,
+                   EVENT_READER_NAME_MAX - 1);
     p.m = metrics_new("sp-kcat-out", opt.metrics_file);
     register_metrics(&p);
     rd_kafka_conf_set_opaque(opt.conf, &p);
