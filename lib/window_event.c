@@ -180,7 +180,24 @@ static bool read_plain_coordinates(struct window_event_reader *r, const struct e
     return true;
 }
 
-/* The lean pass: true when the line is a plain event and out holds it. */
+/* The first member of an event that the scanned line gives more than once
+ * (the rule of event_reader.h), or NULL; its count into *count. */
+static const char *repeated_event_member(const struct window_event_reader *r,
+                                         const struct ev_scan *scan, uint32_t *count)
+{
+    int at[2 + AGG_MAX_FIELDS] = {r->key_at, r->time_at};
+    size_t n = 2;
+    for (size_t i = 0; i < r->spec->n_fields; i++)
+        at[n++] = r->value_at[i];
+    for (size_t i = 0; i < n; i++) {
+        *count = scan->value[at[i]].count;
+        if (*count > 1) return r->names.name[at[i]];
+    }
+    return NULL;
+}
+
+/* The lean pass: true when out holds the line's reading, an event or a
+ * record refused for a repeated member; false when the tree path decides. */
 static bool read_plain_event(struct window_event_reader *r, const char *line, size_t len,
                              struct window_line *out)
 {
@@ -189,10 +206,19 @@ static bool read_plain_event(struct window_event_reader *r, const char *line, si
         scan->value[r->assignment_at].kind != EV_ABSENT || scan->value[r->raw_at].kind != EV_ABSENT)
         return false;
     const struct ev_value *kafka = &scan->value[r->kafka_at];
-    if (kafka->kind != EV_ABSENT) {
-        if (!read_plain_coordinates(r, kafka, &out->source)) return false;
-        out->has_source = true;
+    bool coordinates_read =
+        kafka->kind == EV_ABSENT || read_plain_coordinates(r, kafka, &out->source);
+    out->has_source = kafka->kind != EV_ABSENT && coordinates_read;
+    uint32_t count;
+    const char *repeated = repeated_event_member(r, scan, &count);
+    if (repeated != NULL) {
+        out->kind = WINDOW_LINE_BAD;
+        out->error = DLQ_SCHEMA_VIOLATION;
+        out->field = repeated;
+        snprintf(out->reason, sizeof out->reason, "%s: given %u times", repeated, (unsigned)count);
+        return true;
     }
+    if (!coordinates_read) return false;
     const struct ev_value *key = &scan->value[r->key_at];
     const struct ev_value *time = &scan->value[r->time_at];
     if (time->kind != EV_STRING) return false;

@@ -117,6 +117,15 @@ teardown() {
     grep -q '^sp_events_out_total{tool="sp-redis-sink"} 4$' "$T/m.prom"
 }
 
+@test "sp-redis-sink: a result that gives a member twice is a dead letter, not stored" {
+    local twice='{"regionId":3,"windowStart":"2025-08-31T08:00:00Z","windowEnd":"2025-08-31T08:01:00Z","tripCount":1,"avgFare":2,"final":true,"tripCount":5}'
+    run sp-redis-sink --url "$REDIS_URL" --dlq "$T/dlq" <<<"$twice"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .error_type "$T/dlq")" = SCHEMA_VIOLATION ]
+    [[ "$(jq -r .error_reason "$T/dlq")" == "duplicate object key"* ]]
+    [ "$(rcli exists region:3:window:1756627200)" = 0 ]
+}
+
 @test "sp-redis-sink: a partial batch is written while the input is idle" {
     gen_results 1 1 >"$T/one.ndjson"
     start=$(jq -r '.windowStart | fromdate' "$T/one.ndjson")

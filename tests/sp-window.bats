@@ -204,6 +204,19 @@ assert keys == sorted(keys), "not in end-then-key order"' "$W/out"
     [ "$(jq .tripCount "$W/out")" -eq 1 ]
 }
 
+@test "a record that gives region_id twice is a dead letter, as in sp-validate, and counts nowhere" {
+    local twice='{"trip_id":"d9","region_id":9,"event_time":"2025-01-01T00:00:10Z","fare":1,"duration":600,"distance":1.5,"region_id":59}'
+    { ev 1 2025-01-01T00:00:10Z; echo "$twice"; } >"$W/in"
+    sp-window --dlq "$W/dlq" <"$W/in" >"$W/out"
+    [ "$(jq -r '.error_type + " " + .field + " " + .error_reason' "$W/dlq")" = \
+        "SCHEMA_VIOLATION region_id region_id: given 2 times" ]
+    [ "$(jq -c '[.regionId, .tripCount]' "$W/out")" = '[1,1]' ]
+    # sp-validate refuses it the same way
+    run sp-validate --dlq "$W/vdlq" <<<"$twice"
+    [ -z "$output" ]
+    [ "$(jq -r .error_reason "$W/vdlq")" = "region_id: given 2 times" ]
+}
+
 @test "a line over 1 MiB is a LINE_TOO_LONG dead letter and the next line still counts" {
     python3 -c 'print("{\"region_id\":1,\"event_time\":\"2025-01-01T00:00:00Z\",\"pad\":\"" + "x" * 2000000 + "\"}")' >"$W/in"
     ev 1 2025-01-01T00:00:01Z >>"$W/in"
