@@ -58,8 +58,13 @@ kcat_all() {
     [ "$(jq -r '.topics[] | select(.topic=="one") | .partitions | length' <<<"$output")" = 1 ]
     run "$SP_BIN/sp-kafka-mock" -t bad:0
     [ "$status" -eq 64 ]
-    run "$SP_BIN/sp-kafka-mock" -b 0
+    run "$SP_BIN/sp-kafka-mock" --broker-count 0
     [ "$status" -eq 64 ]
+    # -b is a broker list wherever it is taken; the mock has none to take
+    # (timeout: a mock that took it would serve until stopped)
+    run --separate-stderr timeout 10 "$SP_BIN/sp-kafka-mock" -b 3
+    [ "$status" -eq 64 ]
+    [ "${stderr_lines[0]}" = "sp-kafka-mock: unknown option -b" ]
 }
 
 @test "sp-kcat-out: kcat reads back every line with its region as key" {
@@ -167,6 +172,20 @@ kcat_all() {
     [ "$status" -eq 66 ]
     run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" "$T/trips.ndjson"
     [ "$status" -eq 64 ]
+}
+
+@test "sp-kcat-in and sp-kcat-out: -b is required, like -t: exit 64 at once" {
+    # Without it, sp-kcat-out waited for message.timeout.ms (60 s) and
+    # sp-kcat-in retried three times, then both exited 69.
+    run --separate-stderr timeout 10 "$SP_BIN/sp-kcat-out" -t events "$T/trips.ndjson"
+    [ "$status" -eq 64 ]
+    [ "${stderr_lines[0]}" = "sp-kcat-out: -b BROKERS is required" ]
+    run --separate-stderr timeout 10 "$SP_BIN/sp-kcat-in" -t events -e
+    [ "$status" -eq 64 ]
+    [ "${stderr_lines[0]}" = "sp-kcat-in: -b BROKERS is required" ]
+    # -X bootstrap.servers names them too, as in kcat
+    run timeout 30 "$SP_BIN/sp-kcat-in" -X "bootstrap.servers=$KAFKA_BROKERS" -t one -e
+    [ "$status" -eq 0 ]
 }
 
 @test "sp-kcat-in: kcat -P then sp-kcat-in: same values, _kafka first, right coordinates" {
