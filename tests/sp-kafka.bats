@@ -123,15 +123,14 @@ kcat_all() {
 }
 
 @test "sp-kcat-out: brokers down for a while, back before the timeout: nothing lost" {
-    kill -USR1 "$KAFKA_MOCK_PID"
-    sleep 0.3
+    kafka_mock_down
     "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id \
         "$T/trips.ndjson" 2>"$T/err" &
     producer=$!
-    sleep 1.5
-    kill -USR2 "$KAFKA_MOCK_PID"
+    # up again only once the producer has found them down
+    wait_for "grep -q retrying '$T/err'"
+    kafka_mock_up
     wait "$producer"
-    grep -q retrying "$T/err"
     [ "$(kcat_all events '%s\n' | sort | uniq | wc -l)" -eq 300 ]
 }
 
@@ -141,10 +140,7 @@ kcat_all() {
     producer=$!
     exec 4>"$T/in"
     head -n 10 "$T/trips.ndjson" >&4
-    for _ in $(seq 100); do
-        [ "$(kcat_all one '%s\n' | wc -l)" -eq 10 ] && break
-        sleep 0.1
-    done
+    wait_for "[ \$(kcat_all one '%s\n' | wc -l) -eq 10 ]"
     kill -TERM "$producer"
     status=0
     wait "$producer" || status=$?
@@ -277,8 +273,7 @@ read_lines() {
     ("$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -G g2 "${GROUP_OPTS[@]}" |
         read_lines 6 >"$T/first") &
     member=$!
-    for _ in $(seq 300); do [ "$(wc -l <"$T/first")" -ge 6 ] && break; sleep 0.1; done
-    sleep 0.5
+    wait_for "[ \$(wc -l <'$T/first') -ge 6 ]"
     # More records: writing them, the member sees its reader gone and leaves.
     "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id "$T/many"
     wait "$member"
@@ -316,8 +311,8 @@ EOF
     "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -G g3 "${GROUP_OPTS[@]}" --metrics-file "$T/in.prom" >"$T/out" 2>"$T/err" 3>&- &
     consumer=$!
     echo '{"first":1}' | kcat -P -b "$KAFKA_BROKERS" -t one
-    for _ in $(seq 100); do grep -q first "$T/out" && break; sleep 0.1; done
-    grep -q '"first":1' "$T/out" # written although the consumer keeps running
+    # written although the consumer keeps running
+    wait_for "grep -q '\"first\":1' '$T/out'"
     kill -TERM "$consumer"
     wait "$consumer"
     grep -q '^sp_events_out_total{tool="sp-kcat-in"} 1$' "$T/in.prom"
@@ -338,7 +333,7 @@ EOF
 @test "sp-kcat-in: SIGTERM with the brokers gone still ends, within the close deadline" {
     "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -G g4 "${GROUP_OPTS[@]}" >"$T/out" 2>"$T/err" 3>&- &
     consumer=$!
-    for _ in $(seq 100); do grep -q _kafka_assignment "$T/out" && break; sleep 0.1; done
+    wait_for "grep -q _kafka_assignment '$T/out'"
     kafka_mock_stop
     kill -TERM "$consumer"
     status=0
@@ -349,30 +344,34 @@ EOF
 
 @test "sp-kcat-out --follow --offset-file: ships a growing file; killed while the brokers are down, resends what was unacknowledged" {
     printf '{"n":%d}\n' 1 2 3 >"$T/journal"
+    # the saved offset covers the whole journal
+    local acked_to_end="[ \"\$(cat '$T/off' 2>/dev/null)\" = \"\$(stat -c %s '$T/journal')\" ]"
     "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --follow --offset-file "$T/off" "$T/journal" \
-        2>"$T/err" 3>&- &
+        --metrics-file "$T/out.prom" 2>"$T/err" 3>&- &
     producer=$!
-    for _ in $(seq 100); do [ "$(cat "$T/off" 2>/dev/null)" = "$(stat -c %s "$T/journal")" ] && break; sleep 0.05; done
-    # lines appended later go out too; a line without its newline waits
+    wait_for "$acked_to_end"
+    # lines appended later go out too; a line without its newline waits. One
+    # write: the read that took line 4 saw the start of line 5 after it.
     printf '{"n":4}\n{"n":' >>"$T/journal"
-    sleep 0.5
+    wait_for "[ \"\$(cat '$T/off')\" = $(($(stat -c %s "$T/journal") - 5)) ]"
+    [ "$(kcat_all events '%s\n' | wc -l)" -eq 4 ]
     printf '5}\n' >>"$T/journal"
-    for _ in $(seq 100); do [ "$(cat "$T/off" 2>/dev/null)" = "$(stat -c %s "$T/journal")" ] && break; sleep 0.05; done
-    [ "$(cat "$T/off")" -eq "$(stat -c %s "$T/journal")" ]
+    wait_for "$acked_to_end"
     # brokers down: what is appended now stays unacknowledged, the offset
     # does not move past it, and a kill -9 loses nothing
     acked=$(cat "$T/off")
-    kill -USR1 "$KAFKA_MOCK_PID"
+    kafka_mock_down
     printf '{"n":%d}\n' 6 7 8 >>"$T/journal"
-    sleep 1
+    # read (8 lines in all), yet not acknowledged
+    wait_for "grep -q '^sp_events_in_total{tool=\"sp-kcat-out\"} 8\$' '$T/out.prom'"
     [ "$(cat "$T/off")" -eq "$acked" ]
     kill -9 "$producer"
     wait "$producer" || true
-    kill -USR2 "$KAFKA_MOCK_PID"
+    kafka_mock_up
     "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --follow --offset-file "$T/off" "$T/journal" \
         2>>"$T/err" 3>&- &
     producer=$!
-    for _ in $(seq 200); do [ "$(cat "$T/off")" = "$(stat -c %s "$T/journal")" ] && break; sleep 0.05; done
+    wait_for "$acked_to_end"
     kill -TERM "$producer"
     wait "$producer"
     [ "$(cat "$T/off")" -eq "$(stat -c %s "$T/journal")" ]
