@@ -11,9 +11,12 @@ setup() {
     URL=http://127.0.0.1:$PORT
 }
 
+# The demo runs in a session of its own (setsid), whose id is DEMO_SID: all
+# it starts is found, and stopped, by that id, and nothing else is.
 teardown() {
-    pkill -f "$PROJECT_DIR/build/demo" 2>/dev/null || true
-    pkill -f "sp-serve --listen 127.0.0.1:$PORT" 2>/dev/null || true
+    [ -n "${DEMO_SID:-}" ] || return 0
+    kill -TERM -- -"$DEMO_SID" 2>/dev/null || true
+    wait_for "! pgrep -s $DEMO_SID >/dev/null" || kill -KILL -- -"$DEMO_SID" 2>/dev/null || true
 }
 
 # zone_hour_count ZONE WINDOW_START: trips of that pickup zone in that hour,
@@ -49,16 +52,13 @@ PY
 }
 
 @test "make demo runs the pipeline, the API shows real NYC zones, and it leaves nothing running" {
-    DEMO_SECONDS=20 DEMO_PORT=$PORT make -C "$PROJECT_DIR" --no-print-directory -s demo \
+    DEMO_SECONDS=20 DEMO_PORT=$PORT setsid make -C "$PROJECT_DIR" --no-print-directory -s demo \
         >"$BATS_TEST_TMPDIR/demo.out" 2>&1 &
-    demo=$!
+    DEMO_SID=$!
+    # not a process group leader, setsid makes make its session's leader in place
+    wait_for "[ \"\$(ps -o sid= -p $DEMO_SID | tr -d ' ')\" = $DEMO_SID ]"
 
-    top='{}'
-    for _ in $(seq 150); do
-        top=$(curl -s "$URL/metrics/regions/top?limit=5") || true
-        [ "$(jq '.regions | length' <<<"$top" 2>/dev/null)" -gt 0 ] 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_for "top=\$(curl -s '$URL/metrics/regions/top?limit=5') && [ \"\$(jq '.regions | length' <<<\"\$top\")\" -gt 0 ]"
     echo "top: $top"
     [ "$(jq '.regions | length' <<<"$top")" -gt 0 ]
     jq -e '.regions | all(.regionId >= 1 and .regionId <= 265 and .value >= 1)' <<<"$top"
@@ -73,10 +73,9 @@ PY
     [ "$(jq '.tripCount' <<<"$window")" -eq "$(zone_hour_count "$zone" "$start")" ]
     [ "$(curl -s "$URL/health" | jq -r .status)" = healthy ]
 
-    wait "$demo"
+    wait "$DEMO_SID"
     grep -q "$URL/" "$BATS_TEST_TMPDIR/demo.out"
-    # Nothing it started is left, and no sanitizer complained.
-    ! pgrep -f "$PROJECT_DIR/build/demo"
-    ! pgrep -f "sp-serve --listen 127.0.0.1:$PORT"
+    # Nothing it started is left in its session, and no sanitizer complained.
+    ! pgrep -s "$DEMO_SID"
     ! grep -i 'sanitizer' "$PROJECT_DIR/build/demo/pipeline.log"
 }
