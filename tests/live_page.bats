@@ -87,11 +87,12 @@ PY
     # Reload until the page's polling filled the table and both chart
     # legends (a legend is written only once its chart has points).
     local dom=$BATS_TEST_TMPDIR/dom.html
-    for _ in 1 2 3 4 5; do
+    page_filled() {
         chromium_run --virtual-time-budget=8000 --dump-dom "$SERVE_URL/" >"$dom" || true
         grep -q '<tbody><tr>' "$dom" && grep -q 'id="trips-legend"><span>' "$dom" &&
-            grep -q 'id="durations-legend"><span>' "$dom" && break
-    done
+            grep -q 'id="durations-legend"><span>' "$dom"
+    }
+    wait_for page_filled 120
     # the independent reads
     curl -sf "$SERVE_URL/metrics/regions/top?metric=tripCount&limit=8" >"$BATS_TEST_TMPDIR/top.json"
     latest=$(rcli get sp:latest_window)

@@ -136,11 +136,7 @@ teardown() {
     pid=$!
     exec 4>"$T/fifo"
     cat "$T/one.ndjson" >&4
-    for i in $(seq 100); do
-        [ "$(rcli exists "region:1:window:$start")" = 1 ] && break
-        sleep 0.05
-    done
-    [ "$(rcli exists "region:1:window:$start")" = 1 ]
+    wait_for "[ \$(rcli exists region:1:window:$start) = 1 ]"
     kill -0 "$pid"   # still reading: written while the input was idle
     exec 4>&-
     wait "$pid"
@@ -156,8 +152,7 @@ teardown() {
     exec 4>"$T/fifo"
     cat "$T/before" >&4
     last=$(tail -n 1 "$T/before" | jq -r '"region:\(.regionId):window:\(.windowStart | fromdate)"')
-    for i in $(seq 100); do [ "$(rcli exists "$last")" = 1 ] && break; sleep 0.05; done
-    [ "$(rcli exists "$last")" = 1 ]
+    wait_for "[ \$(rcli exists '$last') = 1 ]"
     redis_stop
     redis_restart_later 2 4>&-
     # written while Redis is away: the sink holds them and retries
@@ -187,8 +182,7 @@ teardown() {
     pid=$!
     exec 4>"$T/fifo"
     { head -n 40 "$T/r.ndjson"; echo "$barrier"; } >&4
-    for _ in $(seq 100); do [ "$(cat "$T/w.ckpt")" = new ] && break; sleep 0.05; done
-    [ "$(cat "$T/w.ckpt")" = new ]
+    wait_for "[ \"\$(cat '$T/w.ckpt')\" = new ]"
     [ ! -e "$T/w.ckpt.pending" ]
     head -n 40 "$T/r.ndjson" >"$T/first40"
     python3 "$TESTS_DIR/helpers/redis_layout.py" check "$REDIS_PORT" "$T/first40"
@@ -273,7 +267,7 @@ teardown() {
     rcli config set maxmemory 1 >/dev/null   # 1 byte: every write is refused
     sp-redis-sink --url "$REDIS_URL" --metrics-file "$T/m.prom" <"$T/r.ndjson" 2>"$T/err" &
     pid=$!
-    for i in $(seq 100); do grep -q 'unavailable' "$T/err" && break; sleep 0.05; done
+    wait_for "grep -q unavailable '$T/err'"
     grep -q 'OOM' "$T/err"
     [ "$(rcli exists regions)" = 0 ]
     rcli config set maxmemory 0 >/dev/null

@@ -327,7 +327,7 @@ PY
     port=$(free_port)
     sp-serve -q --listen "127.0.0.1:$port" --url "$REDIS_URL" --threads 1 --metrics-dir "$dir" 3>&- &
     pid=$!
-    for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.05; done
+    wait_for "curl -sf -o /dev/null http://127.0.0.1:$port/health"
     get "http://127.0.0.1:$port/metrics"
     kill -TERM "$pid"
     wait "$pid"
@@ -382,12 +382,8 @@ PY
     get "$SERVE_URL/health"
     [ "$code" = 200 ]
     jq -e '.status == "healthy" and .services.kafka == "connected"' <<<"$body"
-    kill -USR1 "$KAFKA_MOCK_PID"   # every broker down
-    for i in $(seq 30); do
-        get "$SERVE_URL/health"
-        jq -e '.services.kafka == "error"' <<<"$body" >/dev/null && break
-        sleep 0.2
-    done
+    kafka_mock_down
+    wait_for 'get "$SERVE_URL/health"; jq -e ".services.kafka == \"error\"" <<<"$body" >/dev/null'
     [ "$code" = 200 ]
     jq -e '.status == "degraded" and .services.kafka == "error" and .services.redis == "connected"' <<<"$body"
     serve_stop
@@ -409,12 +405,7 @@ PY
     grep -q '^sp_http_requests_total{' <<<"$body"
     ! grep -q '^sp_window_' <<<"$body"
     _redis_launch
-    for i in $(seq 50); do
-        get "$SERVE_URL/health"
-        [ "$code" = 200 ] && break
-        sleep 0.1
-    done
-    [ "$code" = 200 ]
+    wait_for 'get "$SERVE_URL/health"; [ "$code" = 200 ]'
     jq -e '.status == "healthy"' <<<"$body"
     # the restarted Redis is empty (shutdown nosave): nothing found, and no
     # request fails on a worker whose connection died with the old server
