@@ -55,14 +55,7 @@ bool kafka_msg_to_ndjson(strbuf *sb, const char *topic, int32_t partition, int64
         sb_putc(sb, '\n');
         return true;
     }
-    if (utf8_valid(s, len)) {
-        sb_puts(sb, ",\"_raw\":");
-        ndjson_append_string(sb, s, len);
-    } else {
-        sb_puts(sb, ",\"_raw_base64\":\"");
-        base64_append(sb, s, len);
-        sb_putc(sb, '"');
-    }
+    ndjson_append_bytes_member(sb, "_raw", s, len);
     sb_puts(sb, "}\n");
     return false;
 }

@@ -33,6 +33,11 @@ bool ndjson_is_number(const char *s, size_t n);
 /* The value 0 to 15 of the hexadecimal digit c, or -1 when it is none. */
 int hex_digit_value(int c);
 
+/* Append the member ,"name":"<s[0..n) as a JSON string>" when s is valid
+ * UTF-8, else ,"name_base64":"<s in base64>": bytes of any kind, none lost
+ * (the "original" of a DLQ record, the "_raw" of a Kafka message). */
+void ndjson_append_bytes_member(strbuf *sb, const char *name, const char *s, size_t n);
+
 /* Append the standard base64 encoding (RFC 4648, with padding) of p[0..n). */
 void base64_append(strbuf *sb, const void *p, size_t n);
 
