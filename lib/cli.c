@@ -10,8 +10,6 @@
 
 #include "diag.h"
 #include "event_time.h"
-#include "kafka.h"
-#include "window_result.h"
 
 static const struct cli_usage *program_usage;
 
@@ -101,81 +99,4 @@ uint64_t cli_count(const char *option, const char *value, uint64_t min, uint64_t
                         (unsigned long long)min);
     cli_usage_error("%s %s: not a whole number from %llu to %llu", option, value,
                     (unsigned long long)min, (unsigned long long)max);
-}
-
-void cli_redis_init(struct cli_redis *r)
-{
-    redis_target_default(&r->target);
-    r->n_ranks = 0;
-}
-
-/* A rank metric names a result member: letters, digits and _, as sp-window
- * writes them (camelCase), short enough to be one. */
-static bool is_metric_name(const char *s)
-{
-    static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
-    size_t n = strlen(s);
-    return n > 0 && n < WINDOW_RESULT_NAME_MAX && strspn(s, allowed) == n;
-}
-
-void cli_redis_option(struct cli_redis *r, int c, const char *value)
-{
-    char err[256];
-    switch (c) {
-    case 'u':
-        if (redis_target_parse_url(value, &r->target, err, sizeof err) != 0)
-            cli_usage_error("--url %s", err);
-        return;
-    case 's':
-        if (redis_target_set_socket(&r->target, value) != 0)
-            cli_usage_error("--socket %s: not a unix socket path", value);
-        return;
-    case 'r':
-        if (!is_metric_name(value))
-            cli_usage_error("--rank '%s': not a metric name (letters, digits, _)", value);
-        if (r->n_ranks == CLI_MAX_RANKS)
-            cli_usage_error("at most %d --rank metrics", CLI_MAX_RANKS);
-        r->ranks[r->n_ranks++] = value;
-        return;
-    }
-}
-
-void cli_redis_finish(struct cli_redis *r)
-{
-    if (r->n_ranks > 0) return;
-    r->ranks[r->n_ranks++] = "tripCount";
-    r->ranks[r->n_ranks++] = "avgFare";
-}
-
-void cli_kafka_init(struct cli_kafka *k)
-{
-    k->conf = kafka_conf_new();
-    k->topic = NULL;
-}
-
-void cli_kafka_option(struct cli_kafka *k, int c, const char *value)
-{
-    char why[512];
-    switch (c) {
-    case 'b':
-        if (kafka_conf_set(k->conf, "bootstrap.servers", value, why, sizeof why) < 0)
-            cli_usage_error("-b %s", why);
-        return;
-    case 't':
-        k->topic = value;
-        return;
-    case 'X':
-        if (kafka_conf_set_pair(k->conf, value, why, sizeof why) < 0) cli_usage_error("-X %s", why);
-        return;
-    }
-}
-
-void cli_kafka_finish(const struct cli_kafka *k)
-{
-    /* An unset property is "unknown" to rd_kafka_conf_get; an empty one has
-     * a length of 1, its NUL. */
-    size_t len = 0;
-    if (rd_kafka_conf_get(k->conf, "bootstrap.servers", NULL, &len) != RD_KAFKA_CONF_OK || len <= 1)
-        cli_usage_error("-b BROKERS is required");
-    if (k->topic == NULL) cli_usage_error("-t TOPIC is required");
 }

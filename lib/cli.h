@@ -12,7 +12,8 @@
  *
  * One parser per kind of option value that several programs take:
  * durations, counts, the Redis target with its rank list (sp-redis-sink,
- * sp-serve), and the Kafka client (sp-kcat-in, sp-kcat-out). */
+ * sp-serve; in cli_redis.c), and the Kafka client (sp-kcat-in, sp-kcat-out;
+ * in cli_kafka.c, so that only they link librdkafka). */
 #ifndef SP_CLI_H
 #define SP_CLI_H
 

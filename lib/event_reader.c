@@ -24,6 +24,12 @@ static const double exact_powers_of_ten[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5, 
                                              1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                              1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* Inlined whatever the compiler's size budget says: ev_scan() is the hot
+ * path of sp-validate and sp-window, and left to itself the compiler stops
+ * inlining these once the parser exists twice (callgrind: 4% more
+ * instructions per event). */
+#define HOT_INLINE static inline __attribute__((always_inline))
+
 struct scanner {
     const unsigned char *p;
     const unsigned char *start;
@@ -247,7 +253,7 @@ static bool real_overflows(const struct number_parts *np)
 }
 
 /* A number starting at '-' or a digit; sets *kind. */
-static int scan_number(struct scanner *sc, enum ev_kind *kind)
+HOT_INLINE int scan_number(struct scanner *sc, enum ev_kind *kind)
 {
     const unsigned char *s = sc->p, *p = sc->p, *end = sc->end;
     bool negative = *p == '-';
@@ -365,7 +371,8 @@ static size_t decode_string(const unsigned char *s, size_t n, char *out)
 }
 
 /* Index of the field named by the string body s[0..n), or -1. */
-static int lookup_field(const struct ev_fields *f, const unsigned char *s, size_t n, bool escaped)
+HOT_INLINE int lookup_field(const struct ev_fields *f, const unsigned char *s, size_t n,
+                            bool escaped)
 {
     /* An escape takes at most six bytes to spell one byte of the name. */
     char decoded[6 * EVENT_READER_NAME_MAX];
@@ -416,12 +423,14 @@ static bool nesting_in_object(const struct nesting *n)
     return n->is_object[i / 8] >> (i % 8) & 1;
 }
 
-/* The parser is one loop over three states, joined by goto: "value" (a value
- * starts here), "value_done" (one just ended: close containers, record a
- * top-level member) and "member" (a member name starts here). No recursion,
- * so a deeply nested line costs a bit per level, not a stack frame. */
-int ev_scan_members(const char *text, size_t len, const struct ev_fields *fields,
-                    struct ev_scan *out, ev_member_fn each, void *arg)
+/* The parser behind ev_scan() and ev_scan_members(), inlined into both so
+ * that ev_scan() carries no trace of the member visitor. It is one loop over
+ * three states, joined by goto: "value" (a value starts here), "value_done"
+ * (one just ended: close containers, record a top-level member) and "member"
+ * (a member name starts here). No recursion, so a deeply nested line costs a
+ * bit per level, not a stack frame. */
+HOT_INLINE int scan_document(const char *text, size_t len, const struct ev_fields *fields,
+                             struct ev_scan *out, ev_member_fn each, void *arg)
 {
     struct scanner sc = {(const unsigned char *)text, (const unsigned char *)text,
                          (const unsigned char *)text + len, NULL, NULL};
@@ -597,14 +606,13 @@ error:
 
 int ev_scan(const char *text, size_t len, const struct ev_fields *fields, struct ev_scan *out)
 {
-    return ev_scan_members(text, len, fields, out, NULL, NULL);
+    return scan_document(text, len, fields, out, NULL, NULL);
 }
 
-int ev_repeated_field(const struct ev_fields *fields, const struct ev_scan *scan)
+int ev_scan_members(const char *text, size_t len, const struct ev_fields *fields,
+                    struct ev_scan *out, ev_member_fn each, void *arg)
 {
-    for (size_t i = 0; i < fields->count; i++)
-        if (scan->value[i].count > 1) return (int)i;
-    return -1;
+    return scan_document(text, len, fields, out, each, arg);
 }
 
 int64_t ev_integer(const struct ev_value *v)

@@ -28,7 +28,7 @@
  * (validate.c), sp-window (window_event.c), sp-kcat-in and sp-kcat-out
  * (kafka_msg.c) and sp-redis-sink (result_reader.c) all accept what it
  * accepts, and all keep one rule for repeated members: a record that gives a
- * member the program reads more than once is refused (ev_repeated_field),
+ * member the program reads more than once (a count above 1) is refused,
  * since which of them counts would be a guess that another program may make
  * differently. */
 #ifndef SP_EVENT_READER_H
@@ -121,10 +121,6 @@ int ev_scan(const char *text, size_t len, const struct ev_fields *fields, struct
  * line, so what a visitor learnt counts only once this returns 0. */
 int ev_scan_members(const char *text, size_t len, const struct ev_fields *fields,
                     struct ev_scan *out, ev_member_fn each, void *arg);
-
-/* The index of the first name of fields that the scanned object gives more
- * than once, or -1: the rule for repeated members (see the top). */
-int ev_repeated_field(const struct ev_fields *fields, const struct ev_scan *scan);
 
 /* The int64 value of an EV_INTEGER. */
 int64_t ev_integer(const struct ev_value *v);

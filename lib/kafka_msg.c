@@ -71,7 +71,7 @@ bool kafka_key_read(struct kafka_key_reader *r, const char *line, size_t n, strb
     struct ev_scan *scan = &r->scan;
     const struct ev_value *v = &scan->value[0];
     if (ev_scan(line, n, &r->field, scan) != 0 || scan->top != EV_OBJECT || v->kind == EV_ABSENT ||
-        ev_repeated_field(&r->field, scan) >= 0)
+        v->count > 1)
         return false;
     if (v->kind != EV_STRING) {
         sb_append(key, v->text, v->len);

@@ -140,9 +140,13 @@ int window_event_reader_init(struct window_event_reader *r, const char *key_fiel
     r->raw_at = ev_fields_add(&r->names, "_raw");
     bool ok = r->key_at >= 0 && r->time_at >= 0 && r->kafka_at >= 0 && r->assignment_at >= 0 &&
               r->raw_at >= 0;
+    r->event_at[r->n_event_at++] = r->key_at;
+    if (r->time_at != r->key_at) r->event_at[r->n_event_at++] = r->time_at;
     for (size_t i = 0; i < spec->n_fields; i++) {
         r->value_at[i] = ev_fields_add(&r->names, spec->fields[i]);
         ok = ok && r->value_at[i] >= 0;
+        if (r->value_at[i] != r->key_at && r->value_at[i] != r->time_at)
+            r->event_at[r->n_event_at++] = r->value_at[i];
     }
     ev_fields_init(&r->coordinate_names);
     ev_fields_add(&r->coordinate_names, "topic");     /* 0 */
@@ -185,13 +189,12 @@ static bool read_plain_coordinates(struct window_event_reader *r, const struct e
 static const char *repeated_event_member(const struct window_event_reader *r,
                                          const struct ev_scan *scan, uint32_t *count)
 {
-    int at[2 + AGG_MAX_FIELDS] = {r->key_at, r->time_at};
-    size_t n = 2;
-    for (size_t i = 0; i < r->spec->n_fields; i++)
-        at[n++] = r->value_at[i];
-    for (size_t i = 0; i < n; i++) {
-        *count = scan->value[at[i]].count;
-        if (*count > 1) return r->names.name[at[i]];
+    for (size_t i = 0; i < r->n_event_at; i++) {
+        const struct ev_value *v = &scan->value[r->event_at[i]];
+        if (v->count > 1) {
+            *count = v->count;
+            return r->names.name[r->event_at[i]];
+        }
     }
     return NULL;
 }

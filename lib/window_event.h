@@ -57,6 +57,8 @@ struct window_event_reader {
     const struct agg_spec *spec;
     struct ev_fields names;
     int key_at, time_at, kafka_at, assignment_at, raw_at, value_at[AGG_MAX_FIELDS];
+    int event_at[2 + AGG_MAX_FIELDS]; /* key, time and values: may not repeat */
+    size_t n_event_at;
     struct ev_scan scan;
     struct ev_fields coordinate_names; /* topic, partition, offset of "_kafka" */
     struct ev_scan coordinate_scan;
