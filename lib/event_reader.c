@@ -280,7 +280,8 @@ HOT_INLINE int scan_number(struct scanner *sc, enum ev_kind *kind)
             p++;
         *kind = EV_REAL;
     }
-    if (p < end && (*p == 'e' || *p == 'E')) {
+    bool exponent = p < end && (*p == 'e' || *p == 'E');
+    if (exponent) {
         p++;
         if (p < end && (*p == '+' || *p == '-')) p++;
         if (p == end || !is_digit(*p)) {
@@ -293,7 +294,8 @@ HOT_INLINE int scan_number(struct scanner *sc, enum ev_kind *kind)
     }
     if (*kind == EV_INTEGER && integer_overflows(int_start, int_len, negative))
         return fail(sc, "integer out of the 64-bit range");
-    if (*kind == EV_REAL) {
+    /* Without an exponent, under 309 integer digits stay below 1e308. */
+    if (*kind == EV_REAL && (exponent || int_len > 308)) {
         struct number_parts np;
         split_number(s, p, &np);
         if (real_overflows(&np)) return fail(sc, "number too large for a double");
