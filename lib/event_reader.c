@@ -50,9 +50,12 @@ static inline bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
+/* Whitespace is rare between the tokens of a record: one comparison rules it
+ * out for any byte above ' '. */
 static inline void skip_whitespace(struct scanner *sc)
 {
-    while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+    while (sc->p < sc->end && *sc->p <= ' ' &&
+           (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
         sc->p++;
 }
 
@@ -536,7 +539,7 @@ value_done:
                                          .text = (const char *)value_start,
                                          .len = (size_t)(sc.p - value_start),
                                          .escaped = escaped};
-        each(arg, &member);
+        if (each(arg, &member) != 0) return 1;
     }
     skip_whitespace(&sc);
     if (sc.p == sc.end) goto unexpected_end;

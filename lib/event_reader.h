@@ -97,8 +97,9 @@ struct ev_member {
     struct ev_value value; /* count and position are not set */
 };
 
-/* Called by ev_scan_members() for each top-level member, in line order. */
-typedef void (*ev_member_fn)(void *arg, const struct ev_member *member);
+/* Called by ev_scan_members() for each top-level member, in line order.
+ * Returns 0 to go on, anything else to stop the scan there. */
+typedef int (*ev_member_fn)(void *arg, const struct ev_member *member);
 
 /* An empty field set. */
 void ev_fields_init(struct ev_fields *f);
@@ -118,7 +119,9 @@ int ev_scan(const char *text, size_t len, const struct ev_fields *fields, struct
 
 /* ev_scan(), and each(arg, member) for every top-level member of an object
  * as soon as its value is scanned: before the scan has seen the rest of the
- * line, so what a visitor learnt counts only once this returns 0. */
+ * line, so what a visitor learnt counts only once this returns 0. Returns 1
+ * when each() stopped the scan: the line up to that member is valid JSON,
+ * the rest was not looked at. */
 int ev_scan_members(const char *text, size_t len, const struct ev_fields *fields,
                     struct ev_scan *out, ev_member_fn each, void *arg);
 

@@ -3,6 +3,7 @@
  * sp-kcat-in stays near the speed of kcat. */
 #include "kafka_msg.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "ndjson.h"
@@ -63,15 +64,48 @@ bool kafka_msg_to_ndjson(strbuf *sb, const char *topic, int32_t partition, int64
 int kafka_key_reader_init(struct kafka_key_reader *r, const char *field)
 {
     ev_fields_init(&r->field);
-    return ev_fields_add(&r->field, field) < 0 ? -1 : 0;
+    if (ev_fields_add(&r->field, field) < 0) return -1;
+    r->quoted_len = (size_t)snprintf(r->quoted, sizeof r->quoted, "\"%s\"", field);
+    return 0;
+}
+
+/* The key member's first occurrence, as the scan meets it. */
+struct key_search {
+    const struct kafka_key_reader *r;
+    struct ev_value value;
+    bool found;
+    strbuf name;
+};
+
+static int stop_at_key(void *arg, const struct ev_member *m)
+{
+    struct key_search *ks = arg;
+    size_t len;
+    const char *name = ev_member_name(m, &ks->name, &len);
+    ks->found = len == ks->r->field.len[0] && memcmp(name, ks->r->field.name[0], len) == 0;
+    if (ks->found) ks->value = m->value;
+    return ks->found;
+}
+
+/* After the key's first occurrence, at rest[0..n): could the key be there
+ * again? Only where its name is written out, or spelt with escapes. */
+static bool may_repeat(const struct kafka_key_reader *r, const char *rest, size_t n)
+{
+    return memmem(rest, n, r->quoted, r->quoted_len) != NULL || memchr(rest, '\\', n) != NULL;
 }
 
 bool kafka_key_read(struct kafka_key_reader *r, const char *line, size_t n, strbuf *key)
 {
-    struct ev_scan *scan = &r->scan;
-    const struct ev_value *v = &scan->value[0];
-    if (ev_scan(line, n, &r->field, scan) != 0 || scan->top != EV_OBJECT || v->kind == EV_ABSENT ||
-        v->count > 1)
+    static const struct ev_fields no_fields;
+    struct key_search ks = {.r = r, .name = STRBUF_INIT};
+    int rc = ev_scan_members(line, n, &no_fields, &r->scan, stop_at_key, &ks);
+    sb_free(&ks.name);
+    if (rc < 0 || !ks.found) return false;
+    const struct ev_value *v = &ks.value;
+    const char *after = v->text + v->len;
+    /* The rare line that may repeat it is scanned whole, counting it. */
+    if (may_repeat(r, after, (size_t)(line + n - after)) &&
+        (ev_scan(line, n, &r->field, &r->scan) != 0 || r->scan.value[0].count > 1))
         return false;
     if (v->kind != EV_STRING) {
         sb_append(key, v->text, v->len);

@@ -21,9 +21,11 @@
  *
  * Into Kafka (sp-kcat-out), the message key is read from one top-level member
  * of the line: a string member gives its decoded text, any other value its
- * JSON text as written (region_id 5 gives the key "5"). A line that is not a
- * JSON object, lacks the member or gives it more than once (which one would
- * be a guess, see event_reader.h) has no key. */
+ * JSON text as written (region_id 5 gives the key "5"). A line that lacks the
+ * member, gives it more than once (which one would be a guess, see
+ * event_reader.h) or breaks before it has no key; the line after the member
+ * is read only as far as the rule for repeated members needs (a line broken
+ * there goes to Kafka keyed, to become a dead letter in sp-validate). */
 #ifndef SP_KAFKA_MSG_H
 #define SP_KAFKA_MSG_H
 
@@ -45,10 +47,12 @@ void kafka_coordinates_append(strbuf *sb, const char *topic, int32_t partition, 
 bool kafka_msg_to_ndjson(strbuf *sb, const char *topic, int32_t partition, int64_t offset,
                          const void *value, size_t len);
 
-/* What sp-kcat-out needs to read keys: the member's name and the scanner's
- * state, prepared once. */
+/* What sp-kcat-out needs to read keys: the member's name (as given, and as
+ * it is written in a line, quoted) and the scanner's state, prepared once. */
 struct kafka_key_reader {
     struct ev_fields field;
+    char quoted[EVENT_READER_NAME_MAX + 2];
+    size_t quoted_len;
     struct ev_scan scan;
 };
 

@@ -15,7 +15,6 @@
 /* What the member visitor has read so far. */
 struct reading {
     struct window_result *r;
-    bool broken; /* a member the reader does not take: the line is refused */
     bool have_key, have_start, have_end, have_final;
     strbuf name, text; /* decoded name and string value of the member in hand */
 };
@@ -78,10 +77,9 @@ static bool read_metric(struct window_result *r, const char *name, size_t n,
 /* One top-level member, in line order: the first is the key. A name given
  * twice refuses the line (the rule of event_reader.h), as jansson's
  * JSON_REJECT_DUPLICATES does in window_result_parse(). */
-static void read_member(void *arg, const struct ev_member *member)
+static int read_member(void *arg, const struct ev_member *member)
 {
     struct reading *rd = arg;
-    if (rd->broken) return;
     struct window_result *r = rd->r;
     const struct ev_value *v = &member->value;
     size_t n;
@@ -102,7 +100,7 @@ static void read_member(void *arg, const struct ev_member *member)
     } else {
         ok = read_metric(r, name, n, v);
     }
-    if (!ok) rd->broken = true;
+    return !ok; /* a member it does not take: window_result_parse() says why */
 }
 
 int result_reader_fast(const char *line, size_t len, struct window_result *r)
@@ -114,7 +112,7 @@ int result_reader_fast(const char *line, size_t len, struct window_result *r)
     int rc = ev_scan_members(line, len, &no_fields, &scan, read_member, &rd);
     sb_free(&rd.name);
     sb_free(&rd.text);
-    return rc == 0 && scan.top == EV_OBJECT && !rd.broken && rd.have_start && rd.have_end ? 0 : -1;
+    return rc == 0 && scan.top == EV_OBJECT && rd.have_start && rd.have_end ? 0 : -1;
 }
 
 int result_reader_parse(const char *line, size_t len, struct window_result *r, char *err,

@@ -78,7 +78,7 @@ struct visit {
     json_t *last; /* name -> the last value visited under it */
 };
 
-static void visit_member(void *arg, const struct ev_member *m)
+static int visit_member(void *arg, const struct ev_member *m)
 {
     struct visit *v = arg;
     v->members++;
@@ -87,6 +87,7 @@ static void visit_member(void *arg, const struct ev_member *m)
     json_t *value = json_loadb(m->value.text, m->value.len, JSON_DECODE_ANY, NULL);
     if (!value || kind_of(value) != m->value.kind) abort();
     json_object_setn_new(v->last, name, len, value);
+    return 0;
 }
 
 /* The members visited agree with jansson's object, doc. */

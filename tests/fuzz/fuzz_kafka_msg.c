@@ -6,7 +6,8 @@
  *   as one (and it holds no newline), and then the other members are
  *   exactly the value's. The one allowed difference: a raw NUL byte, which
  *   jansson skips after a number or a literal and the scanner refuses.
- * - The key read from member "k" is the value jansson reads there; when
+ * - The key read from member "k" is the value jansson reads there (when it
+ *   loads the line: the key reader does not judge the line after "k"); when
  *   jansson has a "k" but no key is read, "k" is given more than once. */
 #include <jansson.h>
 #include <stdint.h>
@@ -52,7 +53,7 @@ static void check_key(const char *value, size_t n)
     bool found = kafka_key_read(&reader, value, n, &key);
     json_t *doc = json_loadb(value, n, 0, NULL);
     const json_t *k = json_object_get(doc, "k");
-    if (found) {
+    if (found && doc) {
         if (!k) abort();
         if (json_is_string(k)) {
             if (key.len != json_string_length(k) ||

@@ -261,7 +261,8 @@ TEST(key_from_member)
     CHECK(key_of("{\"a\":1 \"k\":2}", "k") == NULL);
     CHECK(key_of("not json", "k") == NULL);
     CHECK(key_of("", "k") == NULL);
-    CHECK(key_of("{\"k\":1,}", "k") == NULL); /* broken after the member */
+    CHECK(key_of("{\"a\":1,,\"k\":2}", "k") == NULL); /* broken before the member */
+    CHECK_STR(key_of("{\"k\":1,}", "k"), "1");        /* broken after it: sp-validate's business */
 }
 
 /* A repeated key member gives no key: keyed by its first value (9), the
@@ -272,8 +273,10 @@ TEST(repeated_key_member_gives_no_key)
     const char *line = "{\"trip_id\":\"d9\",\"region_id\":9,\"fare\":1,\"region_id\":59}";
     CHECK(key_of(line, "region_id") == NULL);
     CHECK_STR(key_of(line, "trip_id"), "d9");
-    CHECK(key_of("{\"k\":1,\"k\\u0000\":2}", "k") == NULL); /* not JSON jansson reads */
-    CHECK(key_of("{\"k\":1,\"\\u006b\":2}", "k") == NULL);  /* "k" again, escaped */
+    CHECK(key_of("{\"k\":1,\"k\\u0000\":2}", "k") == NULL);           /* not JSON jansson reads */
+    CHECK(key_of("{\"k\":1,\"\\u006b\":2}", "k") == NULL);            /* "k" again, escaped */
+    CHECK(key_of("{\"k\":1,\"a\":{\"k\":2}}", "k") != NULL);          /* nested: another member */
+    CHECK_STR(key_of("{\"k\":\"x\",\"a\":\"\\\"k\\\"\"}", "k"), "x"); /* "k" in a string */
 }
 
 /* A key name that does not fit the scanner's field set is refused up front. */
