@@ -3,7 +3,6 @@
  * sp-kcat-in stays near the speed of kcat. */
 #include "kafka_msg.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "ndjson.h"
@@ -64,9 +63,7 @@ bool kafka_msg_to_ndjson(strbuf *sb, const char *topic, int32_t partition, int64
 int kafka_key_reader_init(struct kafka_key_reader *r, const char *field)
 {
     ev_fields_init(&r->field);
-    if (ev_fields_add(&r->field, field) < 0) return -1;
-    r->quoted_len = (size_t)snprintf(r->quoted, sizeof r->quoted, "\"%s\"", field);
-    return 0;
+    return ev_fields_add(&r->field, field) < 0 ? -1 : 0;
 }
 
 /* The key member's first occurrence, as the scan meets it. */
@@ -87,13 +84,6 @@ static int stop_at_key(void *arg, const struct ev_member *m)
     return ks->found;
 }
 
-/* After the key's first occurrence, at rest[0..n): could the key be there
- * again? Only where its name is written out, or spelt with escapes. */
-static bool may_repeat(const struct kafka_key_reader *r, const char *rest, size_t n)
-{
-    return memmem(rest, n, r->quoted, r->quoted_len) != NULL || memchr(rest, '\\', n) != NULL;
-}
-
 bool kafka_key_read(struct kafka_key_reader *r, const char *line, size_t n, strbuf *key)
 {
     static const struct ev_fields no_fields;
@@ -102,11 +92,6 @@ bool kafka_key_read(struct kafka_key_reader *r, const char *line, size_t n, strb
     sb_free(&ks.name);
     if (rc < 0 || !ks.found) return false;
     const struct ev_value *v = &ks.value;
-    const char *after = v->text + v->len;
-    /* The rare line that may repeat it is scanned whole, counting it. */
-    if (may_repeat(r, after, (size_t)(line + n - after)) &&
-        (ev_scan(line, n, &r->field, &r->scan) != 0 || r->scan.value[0].count > 1))
-        return false;
     if (v->kind != EV_STRING) {
         sb_append(key, v->text, v->len);
         return true;

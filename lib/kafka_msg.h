@@ -22,10 +22,12 @@
  * Into Kafka (sp-kcat-out), the message key is read from one top-level member
  * of the line: a string member gives its decoded text, any other value its
  * JSON text as written (region_id 5 gives the key "5"). A line that lacks the
- * member, gives it more than once (which one would be a guess, see
- * event_reader.h) or breaks before it has no key; the line after the member
- * is read only as far as the rule for repeated members needs (a line broken
- * there goes to Kafka keyed, to become a dead letter in sp-validate). */
+ * member, or breaks before it, has no key. The line is read up to the
+ * member's first copy and no further: a line that gives it again, or breaks
+ * after it, is keyed by that copy. No program counts such a record
+ * (sp-validate and sp-window refuse a repeated member, see event_reader.h,
+ * and a broken line), so the partition it lands in holds no state of its
+ * key; looking further would cost sp-kcat-out a tenth of its throughput. */
 #ifndef SP_KAFKA_MSG_H
 #define SP_KAFKA_MSG_H
 
@@ -47,12 +49,10 @@ void kafka_coordinates_append(strbuf *sb, const char *topic, int32_t partition, 
 bool kafka_msg_to_ndjson(strbuf *sb, const char *topic, int32_t partition, int64_t offset,
                          const void *value, size_t len);
 
-/* What sp-kcat-out needs to read keys: the member's name (as given, and as
- * it is written in a line, quoted) and the scanner's state, prepared once. */
+/* What sp-kcat-out needs to read keys: the member's name and the scanner's
+ * state, prepared once. */
 struct kafka_key_reader {
     struct ev_fields field;
-    char quoted[EVENT_READER_NAME_MAX + 2];
-    size_t quoted_len;
     struct ev_scan scan;
 };
 

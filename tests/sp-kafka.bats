@@ -95,13 +95,15 @@ kcat_all() {
     [ "${lines[1]}" = '2||{"other":1}' ]
 }
 
-@test "sp-kcat-out: a line that gives the key member twice is sent without a key" {
-    printf '%s\n' '{"region_id":9,"fare":1,"region_id":59}' '{"region_id":9}' |
-        "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t one --key region_id --metrics-file "$T/out.prom"
+@test "sp-kcat-out: a line that gives the key member twice is keyed by the first; sp-validate refuses it" {
+    local twice='{"trip_id":"d9","region_id":9,"event_time":"2025-08-31T08:00:02Z","fare":1,"duration":600,"distance":1.5,"region_id":59}'
+    printf '%s\n' "$twice" | "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t one --key region_id
     run kcat_all one '%k|%s\n'
-    [ "${lines[0]}" = '|{"region_id":9,"fare":1,"region_id":59}' ]
-    [ "${lines[1]}" = '9|{"region_id":9}' ]
-    grep -q '^sp_kafka_unkeyed_total{tool="sp-kcat-out"} 1$' "$T/out.prom"
+    [ "${lines[0]}" = "9|$twice" ]
+    # wherever it lands, nothing counts it
+    "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -e | "$SP_BIN/sp-validate" --dlq "$T/dlq" >"$T/valid"
+    [ ! -s "$T/valid" ] || [ "$(grep -c trip_id "$T/valid")" -eq 0 ]
+    [ "$(jq -r .error_reason "$T/dlq")" = "region_id: given 2 times" ]
 }
 
 @test "sp-kcat-out: an undeliverable message is reported and exits 69" {

@@ -81,7 +81,7 @@ static const struct cli_usage usage = {
                "  -b, --brokers LIST      bootstrap brokers, host:port[,host:port...]\n"
                "  -t, --topic TOPIC       topic to produce to\n"
                "      --key FIELD         message key: the value of this top-level member;\n"
-               "                          a line without it, or with it twice, has no key\n"
+               "                          a line without it has no key\n"
                "  -p, --partition N       send every message to partition N\n"
                "  -X PROP=VALUE           any librdkafka property (overrides the defaults)\n"
                "      --follow            keep reading FILE as it grows (tail -f); ends on a\n"

@@ -6,9 +6,10 @@
  *   as one (and it holds no newline), and then the other members are
  *   exactly the value's. The one allowed difference: a raw NUL byte, which
  *   jansson skips after a number or a literal and the scanner refuses.
- * - The key read from member "k" is the value jansson reads there (when it
- *   loads the line: the key reader does not judge the line after "k"); when
- *   jansson has a "k" but no key is read, "k" is given more than once. */
+ * - The key read from member "k" is the value jansson reads there, when it
+ *   loads the line and "k" is given once (the key reader stops at the first
+ *   copy and does not judge the line after it); when jansson has a "k", a
+ *   key is read. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,7 +54,8 @@ static void check_key(const char *value, size_t n)
     bool found = kafka_key_read(&reader, value, n, &key);
     json_t *doc = json_loadb(value, n, 0, NULL);
     const json_t *k = json_object_get(doc, "k");
-    if (found && doc) {
+    json_t *once = json_loadb(value, n, JSON_REJECT_DUPLICATES, NULL);
+    if (found && once) {
         if (!k) abort();
         if (json_is_string(k)) {
             if (key.len != json_string_length(k) ||
@@ -64,10 +66,10 @@ static void check_key(const char *value, size_t n)
             if (!json_equal(again, k)) abort();
             json_decref(again);
         }
-    } else if (k && !memchr(value, '\0', n)) {
-        json_t *strict = json_loadb(value, n, JSON_REJECT_DUPLICATES, NULL);
-        if (strict) abort(); /* "k" given once, yet no key */
+    } else if (!found && k && !memchr(value, '\0', n)) {
+        abort(); /* jansson reads the line and "k" in it, yet no key */
     }
+    json_decref(once);
     json_decref(doc);
     sb_free(&key);
 }
