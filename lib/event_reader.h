@@ -27,10 +27,11 @@
  * This is the one JSON scanner of the programs that read records: sp-validate
  * (validate.c), sp-window (window_event.c), sp-kcat-in and sp-kcat-out
  * (kafka_msg.c) and sp-redis-sink (result_reader.c) all accept what it
- * accepts, and all keep one rule for repeated members: a record that gives a
- * member the program reads more than once (a count above 1) is refused,
- * since which of them counts would be a guess that another program may make
- * differently. */
+ * accepts. The programs that count or store records keep one rule for
+ * repeated members: a record that gives a member the program reads more than
+ * once (a count above 1) is refused, since which of them counts would be a
+ * guess that another program may make differently. (sp-kcat-out only routes:
+ * it keys such a record by the first copy, see kafka_msg.h.) */
 #ifndef SP_EVENT_READER_H
 #define SP_EVENT_READER_H
 
