@@ -24,10 +24,9 @@ static const double exact_powers_of_ten[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5, 
                                              1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                              1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* Inlined whatever the compiler's size budget says: ev_scan() is the hot
- * path of sp-validate and sp-window, and left to itself the compiler stops
- * inlining these once the parser exists twice (callgrind: 4% more
- * instructions per event). */
+/* Inlined whatever the compiler's size budget says: the parser is the hot
+ * path of sp-validate and sp-window, and left to itself the compiler calls
+ * these (callgrind: 4% more instructions per event). */
 #define HOT_INLINE static inline __attribute__((always_inline))
 
 struct scanner {
@@ -428,14 +427,14 @@ static bool nesting_in_object(const struct nesting *n)
     return n->is_object[i / 8] >> (i % 8) & 1;
 }
 
-/* The parser behind ev_scan() and ev_scan_members(), inlined into both so
- * that ev_scan() carries no trace of the member visitor. It is one loop over
+/* The parser behind ev_scan() and ev_scan_members() (one copy: two, inlined
+ * into each, ran slower for the larger code). It is one loop over
  * three states, joined by goto: "value" (a value starts here), "value_done"
  * (one just ended: close containers, record a top-level member) and "member"
  * (a member name starts here). No recursion, so a deeply nested line costs a
  * bit per level, not a stack frame. */
-HOT_INLINE int scan_document(const char *text, size_t len, const struct ev_fields *fields,
-                             struct ev_scan *out, ev_member_fn each, void *arg)
+static int scan_document(const char *text, size_t len, const struct ev_fields *fields,
+                         struct ev_scan *out, ev_member_fn each, void *arg)
 {
     struct scanner sc = {(const unsigned char *)text, (const unsigned char *)text,
                          (const unsigned char *)text + len, NULL, NULL};
