@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "event_time.h"
-#include "line_io.h"
+#include "clock.h"
 #include "live_page.h"
 #include "ndjson.h"
 #include "prom_merge.h"
@@ -165,14 +165,6 @@ struct request {
     char decoded[API_TARGET_MAX + 1];
 };
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s[0..n) ('+' is a space) into out, NUL-terminated. Returns
  * 0, or -1 for a bad escape or an escaped NUL (a C string cannot hold it). */
 static int percent_decode(const char *s, size_t n, char *out)
@@ -183,8 +175,8 @@ static int percent_decode(const char *s, size_t n, char *out)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+            int hi = i + 2 < n ? hex_digit_value((unsigned char)s[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit_value((unsigned char)s[i + 2]) : -1;
             if (lo < 0 || (hi == 0 && lo == 0)) return -1;
             c = (char)(hi * 16 + lo);
             i += 2;

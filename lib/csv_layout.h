@@ -1,12 +1,10 @@
-/* csv_layout: CSV rows in, trip events out.
+/* csv_layout: CSV records (csv_split.h) in, trip events out.
  *
- * Two halves. The splitter wraps libcsv: it is fed physical lines and hands
- * back records (fields, the raw bytes, the line they started on), or records
- * marked broken when the bytes are not CSV. The layout knows what the columns
- * mean: it recognises the StreamPulse v1 header and both NYC TLC yellow-taxi
- * headers by column name, and converts any other CSV column by column around
- * a named event-time column. Mapping a record appends one trip event (SPEC
- * section 3) as a JSON line, or says why the row cannot be one.
+ * A layout knows what the columns mean: it recognises the StreamPulse v1
+ * header and both NYC TLC yellow-taxi headers by column name, and converts
+ * any other CSV column by column around a named event-time column. Mapping a
+ * record appends one trip event (SPEC section 3) as a JSON line, or says why
+ * the row cannot be one.
  *
  * Numbers keep their CSV text when it is a valid JSON number ("23.0" stays
  * 23.0); ranges are not checked here (that is sp-validate's job). */
@@ -17,73 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csv_split.h"
 #include "dlq.h"
 #include "strbuf.h"
-
-/* A record with more fields than this is broken: it bounds the memory one
- * row can take whatever the input. */
-#define CSV_MAX_FIELDS 1024
-
-typedef struct csv_field {
-    const char *s; /* not NUL-terminated */
-    size_t len;
-} csv_field;
-
-/* One CSV record. Every pointer stays valid until the next call on whatever
- * produced it. */
-typedef struct csv_record {
-    const csv_field *fields;
-    size_t nfields;
-    const char *raw; /* the record's physical line(s), without the last line break */
-    size_t raw_len;
-    uint64_t line;       /* physical line number of its first line, from 1 */
-    const char *error;   /* NULL, or why the bytes are not a CSV record */
-    size_t error_column; /* with error: the column (from 0) where the bytes
-                          * broke, or SIZE_MAX when no one column did */
-    bool too_long;       /* longer than LINE_MAX_BYTES: raw holds only its start */
-} csv_record;
-
-typedef struct csv_splitter csv_splitter;
-
-/* A splitter, in single-line mode (see csv_splitter_set_multiline). */
-csv_splitter *csv_splitter_new(void);
-void csv_splitter_free(csv_splitter *s);
-
-/* In multi-line mode a quoted field may hold line breaks, so a record can
- * span lines (up to LINE_MAX_BYTES in all). In single-line mode, the one the
- * StreamPulse and NYC layouts use since none of their fields is free text,
- * a quote left open at the end of a line is broken quoting: that line alone
- * is a broken record, and the next line starts afresh. */
-void csv_splitter_set_multiline(csv_splitter *s, bool multiline);
-
-/* Feed one physical line (without its '\n'; a trailing '\r' is dropped)
- * numbered line_no. Returns true and fills *rec when a record is complete,
- * broken ones included; false when the line was blank or the record goes on
- * to the next line. Broken records: a quote inside an unquoted field or text
- * after a closing quote, a quote left open (single-line mode), a bare '\r'
- * inside a line, more than CSV_MAX_FIELDS fields, a record over
- * LINE_MAX_BYTES (marked too_long). */
-bool csv_splitter_feed(csv_splitter *s, const char *line, size_t len, uint64_t line_no,
-                       csv_record *rec);
-
-/* A line longer than LINE_MAX_BYTES arrived (its first bytes in line): drop
- * any record in progress and fill *rec with a too_long broken record. */
-void csv_splitter_too_long(csv_splitter *s, const char *line, size_t len, uint64_t line_no,
-                           csv_record *rec);
-
-/* End of input. Returns true and fills *rec with a broken record when a
- * quoted field was still open; false when nothing was pending. The splitter
- * is then ready for a new input. */
-bool csv_splitter_finish(csv_splitter *s, csv_record *rec);
-
-/* Append a self-contained copy of rec to arena (for --sort, which holds
- * the whole input); returns the offset where it starts. */
-size_t csv_record_pack(strbuf *arena, const csv_record *rec);
-
-/* Rebuild the record packed at p into *rec, its fields in fields[] (which
- * must hold CSV_MAX_FIELDS). Pointers go into the arena: valid while it is
- * neither changed nor freed. */
-void csv_record_unpack(const char *p, csv_record *rec, csv_field *fields);
 
 enum csv_layout_kind {
     CSV_LAYOUT_V1,     /* trip_id,region_id,event_time,fare,duration,distance */

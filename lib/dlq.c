@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "event_time.h"
-#include "line_io.h"
+#include "clock.h"
 #include "ndjson.h"
 
 static const char *const error_names[DLQ_ERROR_COUNT] = {
@@ -71,14 +71,7 @@ void dlq_format(strbuf *sb, const struct dlq_record *rec)
             len--;
     }
     const char *orig = rec->original ? rec->original : "";
-    if (utf8_valid(orig, len)) {
-        sb_puts(sb, ",\"original\":");
-        ndjson_append_string(sb, orig, len);
-    } else {
-        sb_puts(sb, ",\"original_base64\":\"");
-        base64_append(sb, orig, len);
-        sb_putc(sb, '"');
-    }
+    ndjson_append_bytes_member(sb, "original", orig, len);
     if (truncated) sb_puts(sb, ",\"original_truncated\":true");
     sb_puts(sb, "}\n");
 }

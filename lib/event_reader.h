@@ -22,7 +22,16 @@
  * Members are found by their name after unescaping ("region\u005fid" is
  * region_id), as jansson sees them. When a name occurs more than once the
  * last occurrence is the one described (jansson's choice) and its count
- * says how many there were, so a caller can refuse the ambiguity. */
+ * says how many there were.
+ *
+ * This is the one JSON scanner of the programs that read records: sp-validate
+ * (validate.c), sp-window (window_event.c), sp-kcat-in and sp-kcat-out
+ * (kafka_msg.c) and sp-redis-sink (result_reader.c) all accept what it
+ * accepts. The programs that count or store records keep one rule for
+ * repeated members: a record that gives a member the program reads more than
+ * once (a count above 1) is refused, since which of them counts would be a
+ * guess that another program may make differently. (sp-kcat-out only routes:
+ * it keys such a record by the first copy, see kafka_msg.h.) */
 #ifndef SP_EVENT_READER_H
 #define SP_EVENT_READER_H
 
@@ -81,6 +90,18 @@ struct ev_scan {
     struct ev_value value[EVENT_READER_MAX_FIELDS];
 };
 
+/* One top-level member of an object, as ev_scan_members() hands it over. */
+struct ev_member {
+    const char *name; /* as written, between its quotes */
+    size_t name_len;
+    bool name_escaped;     /* the name holds a backslash escape */
+    struct ev_value value; /* count and position are not set */
+};
+
+/* Called by ev_scan_members() for each top-level member, in line order.
+ * Returns 0 to go on, anything else to stop the scan there. */
+typedef int (*ev_member_fn)(void *arg, const struct ev_member *member);
+
 /* An empty field set. */
 void ev_fields_init(struct ev_fields *f);
 
@@ -97,6 +118,14 @@ int ev_fields_add(struct ev_fields *f, const char *name);
  * meaningless. Never reads outside text[0..len). */
 int ev_scan(const char *text, size_t len, const struct ev_fields *fields, struct ev_scan *out);
 
+/* ev_scan(), and each(arg, member) for every top-level member of an object
+ * as soon as its value is scanned: before the scan has seen the rest of the
+ * line, so what a visitor learnt counts only once this returns 0. Returns 1
+ * when each() stopped the scan: the line up to that member is valid JSON,
+ * the rest was not looked at. */
+int ev_scan_members(const char *text, size_t len, const struct ev_fields *fields,
+                    struct ev_scan *out, ev_member_fn each, void *arg);
+
 /* The int64 value of an EV_INTEGER. */
 int64_t ev_integer(const struct ev_value *v);
 
@@ -108,6 +137,9 @@ double ev_number(const struct ev_value *v);
  * when it has none, else into scratch (reset first). Sets *len. The bytes are
  * valid UTF-8 without NUL. */
 const char *ev_string(const struct ev_value *v, strbuf *scratch, size_t *len);
+
+/* The name of a member with escapes decoded, as ev_string(). */
+const char *ev_member_name(const struct ev_member *m, strbuf *scratch, size_t *len);
 
 /* Human name of a kind, with its article: "an integer", "a string". */
 const char *ev_kind_name(enum ev_kind k);

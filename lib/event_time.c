@@ -159,26 +159,31 @@ size_t event_time_format_ms(int64_t epoch_ms, char out[EVENT_TIME_TEXT_MAX])
 
 int duration_parse(const char *s, int64_t *ms)
 {
-    if (!s || !*s || *s == '-' || *s == '+' || (*s != '.' && (*s < '0' || *s > '9'))) return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v < 0) return -1;
+    if (!s) return -1;
+    /* A decimal number, nothing strtod would read beyond one (a sign, an
+     * exponent, hexadecimal, inf) */
+    size_t int_digits = strspn(s, "0123456789"), len = int_digits, frac_digits = 0;
+    if (s[len] == '.') {
+        frac_digits = strspn(s + len + 1, "0123456789");
+        len += 1 + frac_digits;
+    }
+    if (int_digits + frac_digits == 0) return -1;
+    const char *unit = s + len;
     double scale;
-    if (strcmp(end, "ms") == 0)
+    if (strcmp(unit, "ms") == 0)
         scale = 1;
-    else if (strcmp(end, "s") == 0 || *end == '\0')
+    else if (strcmp(unit, "s") == 0 || *unit == '\0')
         scale = 1000;
-    else if (strcmp(end, "m") == 0)
+    else if (strcmp(unit, "m") == 0)
         scale = 60e3;
-    else if (strcmp(end, "h") == 0)
+    else if (strcmp(unit, "h") == 0)
         scale = 3600e3;
-    else if (strcmp(end, "d") == 0)
+    else if (strcmp(unit, "d") == 0)
         scale = 86400e3;
     else
         return -1;
-    double total = v * scale;
-    if (total > 9.2e18) return -1;
+    double total = strtod(s, NULL) * scale;
+    if (!(total <= 9.2e18)) return -1; /* past int64_t, or infinite */
     *ms = (int64_t)llround(total);
     return 0;
 }

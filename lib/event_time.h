@@ -27,9 +27,10 @@ size_t event_time_format(int64_t epoch_ms, char out[EVENT_TIME_TEXT_MAX]);
  * the form of processed_at. Returns the length written. */
 size_t event_time_format_ms(int64_t epoch_ms, char out[EVENT_TIME_TEXT_MAX]);
 
-/* Parse a duration: a non-negative number followed by ms, s, m, h or d
- * ("100ms", "30s", "5m", "1.5h"); a bare number is seconds. Returns 0 and
- * sets *ms, or -1. */
+/* Parse a duration: a decimal number (digits with an optional fraction, no
+ * sign or exponent) followed by ms, s, m, h or d ("100ms", "30s", "5m",
+ * "1.5h"); a bare number is seconds. Returns 0 and sets *ms to the value
+ * rounded to the millisecond, or -1. */
 int duration_parse(const char *s, int64_t *ms);
 
 /* Parse a time given either as RFC 3339 (as event_time_parse) or as epoch

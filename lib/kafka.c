@@ -12,7 +12,7 @@
 
 #include "checkpoint.h"
 #include "diag.h"
-#include "line_io.h"
+#include "clock.h"
 #include "ndjson.h"
 
 static bool fatal_seen;

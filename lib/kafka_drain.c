@@ -3,8 +3,8 @@
 
 #include <stdint.h>
 
+#include "clock.h"
 #include "diag.h"
-#include "line_io.h"
 
 #define DRAIN_POLL_MS 100
 

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <sysexits.h>
 
+#include "clock.h"
 #include "control_line.h"
 #include "diag.h"
 #include "kafka_msg.h"

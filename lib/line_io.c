@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "diag.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -29,26 +29,6 @@ struct line_reader {
     uint64_t line_number;
     uint64_t bytes;
 };
-
-void sleep_ms(int64_t ms)
-{
-    struct timespec pause = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000 * 1000};
-    nanosleep(&pause, NULL);
-}
-
-int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t wallclock_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 line_reader *line_reader_new(int fd)
 {
@@ -277,13 +257,6 @@ int out_flush(out_buf *o)
     int rc = write_all(o, o->buf, o->len);
     o->len = 0;
     return rc;
-}
-
-int64_t monotonic_coarse_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int out_write(out_buf *o, const void *p, size_t n)

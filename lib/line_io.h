@@ -97,17 +97,4 @@ bool out_reader_gone(const out_buf *o);
  * (errno EPIPE when the reader went away, ETIMEDOUT when it was too slow). */
 int out_drain(out_buf *o, int timeout_ms);
 
-/* Monotonic clock in milliseconds, the time base of every timer here. */
-int64_t monotonic_ms(void);
-
-/* A cheaper, coarser (a few ms) monotonic clock for checks made per record. */
-int64_t monotonic_coarse_ms(void);
-
-/* Wall clock (UTC) in milliseconds since the epoch. */
-int64_t wallclock_ms(void);
-
-/* Sleep ms milliseconds; a signal may cut it short, so callers that wait
- * for something check it again in a loop. */
-void sleep_ms(int64_t ms);
-
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "line_io.h"
+#include "clock.h"
 #include "ndjson.h"
 
 struct metric {

@@ -173,3 +173,26 @@ void base64_append(strbuf *sb, const void *data, size_t n)
     sb->len += o;
     sb->data[sb->len] = '\0';
 }
+
+int hex_digit_value(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+void ndjson_append_bytes_member(strbuf *sb, const char *name, const char *s, size_t n)
+{
+    bool text = utf8_valid(s, n);
+    sb_puts(sb, ",\"");
+    sb_puts(sb, name);
+    if (text) {
+        sb_puts(sb, "\":");
+        ndjson_append_string(sb, s, n);
+        return;
+    }
+    sb_puts(sb, "_base64\":\"");
+    base64_append(sb, s, n);
+    sb_putc(sb, '"');
+}

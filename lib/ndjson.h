@@ -1,7 +1,9 @@
 /* ndjson: the byte-level pieces of writing JSON lines: string escaping,
- * numbers that survive a round trip, UTF-8 validation and base64.
+ * numbers that survive a round trip, UTF-8 validation, hexadecimal digits
+ * and base64.
  *
- * Parsing whole documents is jansson's job; this module only writes. */
+ * Reading records is event_reader's job (jansson's for the rest); this
+ * module only writes. */
 #ifndef SP_NDJSON_H
 #define SP_NDJSON_H
 
@@ -27,6 +29,14 @@ void ndjson_append_double(strbuf *sb, double v);
 
 /* True when s[0..n) is exactly one JSON number (RFC 8259 grammar). */
 bool ndjson_is_number(const char *s, size_t n);
+
+/* The value 0 to 15 of the hexadecimal digit c, or -1 when it is none. */
+int hex_digit_value(int c);
+
+/* Append the member ,"name":"<s[0..n) as a JSON string>" when s is valid
+ * UTF-8, else ,"name_base64":"<s in base64>": bytes of any kind, none lost
+ * (the "original" of a DLQ record, the "_raw" of a Kafka message). */
+void ndjson_append_bytes_member(strbuf *sb, const char *name, const char *s, size_t n);
 
 /* Append the standard base64 encoding (RFC 4648, with padding) of p[0..n). */
 void base64_append(strbuf *sb, const void *p, size_t n);

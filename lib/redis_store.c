@@ -336,7 +336,7 @@ struct redis_batch {
     struct task_state *states; /* the newest of each partition */
     size_t n_states, cap_states;
 
-    strbuf scratch; /* key names and numbers while encoding */
+    strbuf scratch; /* the key name of the result or task state being added */
 };
 
 redis_batch *redis_batch_new(int64_t ttl_s, const char *const *rank_metrics, size_t n_rank_metrics)
@@ -556,18 +556,19 @@ static int cmp_rank(const void *pa, const void *pb)
 }
 
 /* Per region: one ZADD of its starts (each once), then, with a ttl, the
- * trim. entries[0..n) share the region and are sorted by start. */
-static size_t encode_index_group(redis_batch *b, const struct index_entry *entries, size_t n,
-                                 strbuf *out)
+ * trim. entries[0..n) share the region and are sorted by start; key is a
+ * work area for the key name. */
+static size_t encode_index_group(const redis_batch *b, const struct index_entry *entries, size_t n,
+                                 strbuf *key, strbuf *out)
 {
     size_t distinct = 1;
     for (size_t i = 1; i < n; i++)
         distinct += entries[i].start_s != entries[i - 1].start_s;
-    sb_reset(&b->scratch);
-    redis_key_index(&b->scratch, entries[0].region);
+    sb_reset(key);
+    redis_key_index(key, entries[0].region);
     resp_array(out, 2 + 2 * distinct);
     resp_str(out, "ZADD");
-    resp_bulk(out, b->scratch.data, b->scratch.len);
+    resp_bulk(out, key->data, key->len);
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && entries[i].start_s == entries[i - 1].start_s) continue;
         resp_i64(out, entries[i].start_s);
@@ -578,36 +579,35 @@ static size_t encode_index_group(redis_batch *b, const struct index_entry *entri
     resp_str(out, "EVAL");
     resp_str(out, SCRIPT_TRIM);
     resp_str(out, "1");
-    resp_bulk(out, b->scratch.data, b->scratch.len);
+    resp_bulk(out, key->data, key->len);
     resp_i64(out, b->ttl_s);
     return 2;
 }
 
-/* SADD regions with every distinct region of the (sorted) index entries. */
-static size_t encode_regions(const redis_batch *b, strbuf *out)
+/* SADD regions with every distinct region of index[0..n), sorted by region. */
+static size_t encode_regions(const struct index_entry *index, size_t n, strbuf *out)
 {
     size_t distinct = 1;
-    for (size_t i = 1; i < b->n_index; i++)
-        distinct += b->index[i].region != b->index[i - 1].region;
+    for (size_t i = 1; i < n; i++)
+        distinct += index[i].region != index[i - 1].region;
     resp_array(out, 2 + distinct);
     resp_str(out, "SADD");
     resp_str(out, REDIS_KEY_REGIONS);
-    for (size_t i = 0; i < b->n_index; i++)
-        if (i == 0 || b->index[i].region != b->index[i - 1].region)
-            resp_i64(out, b->index[i].region);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || index[i].region != index[i - 1].region) resp_i64(out, index[i].region);
     return 1;
 }
 
 /* One ZADD (and EXPIRE) per rank key: entries[0..n) share the window and the
  * metric. ZADD applies its pairs in order, so the latest result wins. */
-static size_t encode_rank_group(redis_batch *b, const struct rank_entry *entries, size_t n,
-                                strbuf *out)
+static size_t encode_rank_group(const redis_batch *b, const struct rank_entry *entries, size_t n,
+                                strbuf *key, strbuf *out)
 {
-    sb_reset(&b->scratch);
-    redis_key_rank(&b->scratch, entries[0].start_s, b->rank_metrics[entries[0].metric]);
+    sb_reset(key);
+    redis_key_rank(key, entries[0].start_s, b->rank_metrics[entries[0].metric]);
     resp_array(out, 2 + 2 * n);
     resp_str(out, "ZADD");
-    resp_bulk(out, b->scratch.data, b->scratch.len);
+    resp_bulk(out, key->data, key->len);
     for (size_t i = 0; i < n; i++) {
         resp_double(out, entries[i].value);
         resp_i64(out, entries[i].region);
@@ -615,16 +615,26 @@ static size_t encode_rank_group(redis_batch *b, const struct rank_entry *entries
     if (b->ttl_s <= 0) return 1;
     resp_array(out, 3);
     resp_str(out, "EXPIRE");
-    resp_bulk(out, b->scratch.data, b->scratch.len);
+    resp_bulk(out, key->data, key->len);
     resp_i64(out, b->ttl_s);
     return 2;
 }
 
-void redis_batch_encode(const redis_batch *cb, strbuf *out, size_t *n_commands)
+/* items[0..n) copied and sorted: the commands group the entries by key, and
+ * the batch itself stays as it was filled. Free with free(). */
+static void *sorted_copy(const void *items, size_t n, size_t size,
+                         int (*cmp)(const void *, const void *))
 {
-    /* Sorting reorders the batch's own arrays, which changes nothing a
-     * caller can see; the scratch buffer is only a work area. */
-    redis_batch *b = (redis_batch *)cb;
+    void *copy = malloc(n ? n * size : 1);
+    if (copy == NULL) abort();
+    if (n > 0) memcpy(copy, items, n * size);
+    qsort(copy, n, size, cmp);
+    return copy;
+}
+
+void redis_batch_encode(const redis_batch *b, strbuf *out, size_t *n_commands)
+{
+    strbuf key = STRBUF_INIT;
     size_t n = 0;
     sb_reset(out);
     resp_array(out, 1);
@@ -634,26 +644,28 @@ void redis_batch_encode(const redis_batch *cb, strbuf *out, size_t *n_commands)
     n += b->count;
 
     if (b->n_index > 0) {
-        qsort(b->index, b->n_index, sizeof *b->index, cmp_index);
+        struct index_entry *index = sorted_copy(b->index, b->n_index, sizeof *index, cmp_index);
         size_t group = 0;
         for (size_t i = 1; i <= b->n_index; i++) {
-            if (i < b->n_index && b->index[i].region == b->index[group].region) continue;
-            n += encode_index_group(b, b->index + group, i - group, out);
+            if (i < b->n_index && index[i].region == index[group].region) continue;
+            n += encode_index_group(b, index + group, i - group, &key, out);
             group = i;
         }
-        n += encode_regions(b, out);
+        n += encode_regions(index, b->n_index, out);
+        free(index);
     }
 
     if (b->n_ranks > 0) {
-        qsort(b->ranks, b->n_ranks, sizeof *b->ranks, cmp_rank);
+        struct rank_entry *ranks = sorted_copy(b->ranks, b->n_ranks, sizeof *ranks, cmp_rank);
         size_t group = 0;
         for (size_t i = 1; i <= b->n_ranks; i++) {
-            if (i < b->n_ranks && b->ranks[i].start_s == b->ranks[group].start_s &&
-                b->ranks[i].metric == b->ranks[group].metric)
+            if (i < b->n_ranks && ranks[i].start_s == ranks[group].start_s &&
+                ranks[i].metric == ranks[group].metric)
                 continue;
-            n += encode_rank_group(b, b->ranks + group, i - group, out);
+            n += encode_rank_group(b, ranks + group, i - group, &key, out);
             group = i;
         }
+        free(ranks);
     }
 
     if (b->has_final) {
@@ -675,6 +687,7 @@ void redis_batch_encode(const redis_batch *cb, strbuf *out, size_t *n_commands)
     resp_str(out, "EXEC");
     n++;
     *n_commands = n;
+    sb_free(&key);
 }
 
 int redis_batch_send(redisContext *c, const redis_batch *b, size_t *n_replies, char *err,

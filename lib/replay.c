@@ -231,6 +231,57 @@ void replay_input_progress(const replay_input *in, uint64_t *done, uint64_t *tot
 
 /* ---- --sort -------------------------------------------------------------- */
 
+/* A row held by --sort: this header, its raw bytes, then each field as its
+ * length and bytes. */
+struct packed_header {
+    uint64_t line;
+    size_t nfields;
+    size_t raw_len;
+    const char *error; /* always a string literal, so the pointer keeps */
+    size_t error_column;
+    bool too_long;
+};
+
+/* Append a self-contained copy of rec to arena; returns the offset where it
+ * starts. */
+static size_t record_pack(strbuf *arena, const csv_record *rec)
+{
+    size_t start = arena->len;
+    struct packed_header h = {rec->line,  rec->nfields,      rec->raw_len,
+                              rec->error, rec->error_column, rec->too_long};
+    sb_append(arena, &h, sizeof h);
+    sb_append(arena, rec->raw, rec->raw_len);
+    for (size_t i = 0; i < rec->nfields; i++) {
+        sb_append(arena, &rec->fields[i].len, sizeof rec->fields[i].len);
+        sb_append(arena, rec->fields[i].s, rec->fields[i].len);
+    }
+    return start;
+}
+
+/* Rebuild the record packed at p into *rec, its fields in fields[] (which
+ * must hold CSV_MAX_FIELDS). Pointers go into the arena: valid while it is
+ * neither changed nor freed. */
+static void record_unpack(const char *p, csv_record *rec, csv_field *fields)
+{
+    struct packed_header h;
+    memcpy(&h, p, sizeof h);
+    p += sizeof h;
+    *rec = (csv_record){.raw = p,
+                        .raw_len = h.raw_len,
+                        .line = h.line,
+                        .error = h.error,
+                        .error_column = h.error_column,
+                        .too_long = h.too_long,
+                        .fields = fields,
+                        .nfields = h.nfields};
+    p += h.raw_len;
+    for (size_t i = 0; i < h.nfields; i++) {
+        memcpy(&fields[i].len, p, sizeof fields[i].len);
+        fields[i].s = p + sizeof fields[i].len;
+        p = fields[i].s + fields[i].len;
+    }
+}
+
 struct sorted_row {
     int64_t ms;
     size_t off; /* where the packed row starts: also its input order */
@@ -267,7 +318,7 @@ void replay_sorted_add(replay_sorted *rs, const csv_record *rec, const csv_layou
         rs->rows = realloc(rs->rows, rs->cap * sizeof *rs->rows);
         if (!rs->rows) abort();
     }
-    size_t off = csv_record_pack(&rs->arena, rec);
+    size_t off = record_pack(&rs->arena, rec);
     rs->rows[rs->n++] = (struct sorted_row){event_ms, off, layout};
 }
 
@@ -291,7 +342,7 @@ size_t replay_sorted_count(const replay_sorted *rs)
 
 void replay_sorted_get(replay_sorted *rs, size_t i, csv_record *rec, const csv_layout **layout)
 {
-    csv_record_unpack(rs->arena.data + rs->rows[i].off, rec, rs->fields);
+    record_unpack(rs->arena.data + rs->rows[i].off, rec, rs->fields);
     *layout = rs->rows[i].layout;
 }
 

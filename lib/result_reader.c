@@ -1,75 +1,25 @@
-/* result_reader: a flat-object fast path in front of window_result_parse().
- * See result_reader.h. */
+/* result_reader: window result lines read by the one record scanner, with
+ * window_result_parse() behind it for the reason a line is refused. See
+ * result_reader.h. */
 #include "result_reader.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "event_reader.h"
 #include "event_time.h"
-#include "ndjson.h"
 
-struct scan {
-    const char *p, *end;
+/* What the member visitor has read so far. */
+struct reading {
+    struct window_result *r;
+    bool have_key, have_start, have_end, have_final;
+    strbuf name, text; /* decoded name and string value of the member in hand */
 };
 
-static void skip_space(struct scan *s)
-{
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
-}
-
-static bool take(struct scan *s, char c)
-{
-    skip_space(s);
-    if (s->p == s->end || *s->p != c) return false;
-    s->p++;
-    return true;
-}
-
-/* A string of printable ASCII without escapes: its body in *str, *n. */
-static bool plain_string(struct scan *s, const char **str, size_t *n)
-{
-    if (!take(s, '"')) return false;
-    const char *start = s->p;
-    while (s->p < s->end && *s->p != '"') {
-        unsigned char c = (unsigned char)*s->p;
-        if (c < 0x20 || c > 0x7e || c == '\\') return false;
-        s->p++;
-    }
-    if (s->p == s->end) return false;
-    *str = start;
-    *n = (size_t)(s->p - start);
-    s->p++;
-    return true;
-}
-
-/* The extent of a JSON number token starting at s->p. */
-static bool number_token(struct scan *s, const char **num, size_t *n, bool *integral)
-{
-    skip_space(s);
-    const char *start = s->p;
-    while (s->p < s->end && strchr("0123456789+-.eE", *s->p) != NULL && *s->p != '\0')
-        s->p++;
-    *num = start;
-    *n = (size_t)(s->p - start);
-    if (*n == 0 || *n > 40 || !ndjson_is_number(start, *n)) return false;
-    *integral = memchr(start, '.', *n) == NULL && memchr(start, 'e', *n) == NULL &&
-                memchr(start, 'E', *n) == NULL;
-    return true;
-}
-
-static bool literal(struct scan *s, const char *word)
-{
-    size_t n = strlen(word);
-    skip_space(s);
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0) return false;
-    s->p += n;
-    return true;
-}
-
-static bool copy_name(char *dst, size_t cap, const char *src, size_t n)
+static bool copy_text(char *dst, size_t cap, const char *src, size_t n)
 {
     if (n >= cap) return false;
     memcpy(dst, src, n);
@@ -77,91 +27,92 @@ static bool copy_name(char *dst, size_t cap, const char *src, size_t n)
     return true;
 }
 
-/* A metric value: a number or null (NaN), as window_result_parse reads it. */
-static bool metric_value(struct scan *s, double *value)
+static bool read_key(struct reading *rd, const char *name, size_t n, const struct ev_value *v)
 {
-    if (literal(s, "null")) {
-        *value = NAN;
+    struct window_result *r = rd->r;
+    if (!copy_text(r->key_name, sizeof r->key_name, name, n)) return false;
+    if (v->kind == EV_INTEGER) {
+        snprintf(r->key, sizeof r->key, "%" PRId64, ev_integer(v));
         return true;
     }
-    const char *num;
-    size_t n;
-    bool integral;
-    if (!number_token(s, &num, &n, &integral)) return false;
-    /* an integer jansson might refuse as too big: leave it to jansson */
-    if (integral && n > 18) return false;
-    char buf[48];
-    memcpy(buf, num, n);
-    buf[n] = '\0';
-    *value = strtod(buf, NULL);
-    return isfinite(*value);
+    if (v->kind != EV_STRING) return false;
+    size_t len;
+    const char *text = ev_string(v, &rd->text, &len);
+    r->key_is_string = true;
+    return copy_text(r->key, sizeof r->key, text, len);
 }
 
-/* The first member's value: a non-negative integer of at most 18 digits. */
-static bool key_value(struct scan *s, struct window_result *r)
+static bool read_time(struct reading *rd, const struct ev_value *v, bool *seen, int64_t *ms)
 {
-    const char *num;
-    size_t n;
-    bool integral;
-    if (!number_token(s, &num, &n, &integral) || !integral || num[0] == '-' || n > 18) return false;
-    return copy_name(r->key, sizeof r->key, num, n);
+    if (*seen || v->kind != EV_STRING) return false;
+    size_t len;
+    const char *text = ev_string(v, &rd->text, &len);
+    *seen = true;
+    return event_time_parse(text, len, ms) == 0;
 }
 
-static bool time_value(struct scan *s, int64_t *ms)
+static bool same_name(const char *known, const char *name, size_t n)
 {
-    const char *str;
-    size_t n;
-    return plain_string(s, &str, &n) && event_time_parse(str, n, ms) == 0;
+    return strlen(known) == n && memcmp(known, name, n) == 0;
 }
 
-/* True when name[0..n) is among the names seen so far. */
-static bool seen_before(const char *const *names, const size_t *lens, size_t count,
-                        const char *name, size_t n)
+static bool read_metric(struct window_result *r, const char *name, size_t n,
+                        const struct ev_value *v)
 {
-    for (size_t i = 0; i < count; i++)
-        if (lens[i] == n && memcmp(names[i], name, n) == 0) return true;
-    return false;
+    if (r->n_metrics == WINDOW_RESULT_MAX_METRICS) return false;
+    for (size_t i = 0; i < r->n_metrics; i++)
+        if (same_name(r->metrics[i].name, name, n)) return false;
+    struct window_metric *m = &r->metrics[r->n_metrics];
+    if (!copy_text(m->name, sizeof m->name, name, n)) return false;
+    if (v->kind == EV_NULL)
+        m->value = NAN;
+    else if (v->kind == EV_INTEGER || v->kind == EV_REAL)
+        m->value = ev_number(v);
+    else
+        return false;
+    r->n_metrics++;
+    return true;
 }
 
-#define MAX_MEMBERS (WINDOW_RESULT_MAX_METRICS + 4)
+/* One top-level member, in line order: the first is the key. A name given
+ * twice refuses the line (the rule of event_reader.h), as jansson's
+ * JSON_REJECT_DUPLICATES does in window_result_parse(). */
+static int read_member(void *arg, const struct ev_member *member)
+{
+    struct reading *rd = arg;
+    struct window_result *r = rd->r;
+    const struct ev_value *v = &member->value;
+    size_t n;
+    const char *name = ev_member_name(member, &rd->name, &n);
+    bool ok;
+    if (!rd->have_key) {
+        ok = rd->have_key = read_key(rd, name, n, v);
+    } else if (same_name(r->key_name, name, n)) {
+        ok = false;
+    } else if (n == 11 && memcmp(name, "windowStart", 11) == 0) {
+        ok = read_time(rd, v, &rd->have_start, &r->start_ms);
+    } else if (n == 9 && memcmp(name, "windowEnd", 9) == 0) {
+        ok = read_time(rd, v, &rd->have_end, &r->end_ms);
+    } else if (n == 5 && memcmp(name, "final", 5) == 0) {
+        ok = !rd->have_final && (v->kind == EV_TRUE || v->kind == EV_FALSE);
+        rd->have_final = true;
+        r->final = v->kind == EV_TRUE;
+    } else {
+        ok = read_metric(r, name, n, v);
+    }
+    return !ok; /* a member it does not take: window_result_parse() says why */
+}
 
 int result_reader_fast(const char *line, size_t len, struct window_result *r)
 {
-    struct scan s = {line, line + len};
-    const char *names[MAX_MEMBERS];
-    size_t lens[MAX_MEMBERS], count = 0;
-    bool have_start = false, have_end = false;
+    static const struct ev_fields no_fields;
+    struct ev_scan scan;
+    struct reading rd = {.r = r, .name = STRBUF_INIT, .text = STRBUF_INIT};
     memset(r, 0, sizeof *r);
-    if (!take(&s, '{')) return -1;
-    do {
-        const char *name;
-        size_t n;
-        if (count == MAX_MEMBERS || !plain_string(&s, &name, &n) || !take(&s, ':') ||
-            seen_before(names, lens, count, name, n))
-            return -1;
-        names[count] = name;
-        lens[count] = n;
-        bool ok;
-        if (count == 0) {
-            ok = copy_name(r->key_name, sizeof r->key_name, name, n) && key_value(&s, r);
-        } else if (n == 11 && memcmp(name, "windowStart", 11) == 0) {
-            ok = have_start = time_value(&s, &r->start_ms);
-        } else if (n == 9 && memcmp(name, "windowEnd", 9) == 0) {
-            ok = have_end = time_value(&s, &r->end_ms);
-        } else if (n == 5 && memcmp(name, "final", 5) == 0) {
-            ok = literal(&s, "true") ? (r->final = true) : literal(&s, "false");
-        } else {
-            struct window_metric *m = &r->metrics[r->n_metrics];
-            ok = r->n_metrics < WINDOW_RESULT_MAX_METRICS &&
-                 copy_name(m->name, sizeof m->name, name, n) && metric_value(&s, &m->value);
-            r->n_metrics += ok;
-        }
-        if (!ok) return -1;
-        count++;
-    } while (take(&s, ','));
-    if (!take(&s, '}')) return -1;
-    skip_space(&s);
-    return s.p == s.end && have_start && have_end ? 0 : -1;
+    int rc = ev_scan_members(line, len, &no_fields, &scan, read_member, &rd);
+    sb_free(&rd.name);
+    sb_free(&rd.text);
+    return rc == 0 && scan.top == EV_OBJECT && rd.have_start && rd.have_end ? 0 : -1;
 }
 
 int result_reader_parse(const char *line, size_t len, struct window_result *r, char *err,

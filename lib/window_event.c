@@ -112,9 +112,13 @@ int window_event_reader_init(struct window_event_reader *r, const char *key_fiel
     r->kafka_at = ev_fields_add(&r->names, "_kafka");
     r->raw_at = ev_fields_add(&r->names, "_raw");
     bool ok = r->key_at >= 0 && r->time_at >= 0 && r->kafka_at >= 0 && r->raw_at >= 0;
+    r->event_at[r->n_event_at++] = r->key_at;
+    if (r->time_at != r->key_at) r->event_at[r->n_event_at++] = r->time_at;
     for (size_t i = 0; i < spec->n_fields; i++) {
         r->value_at[i] = ev_fields_add(&r->names, spec->fields[i]);
         ok = ok && r->value_at[i] >= 0;
+        if (r->value_at[i] != r->key_at && r->value_at[i] != r->time_at)
+            r->event_at[r->n_event_at++] = r->value_at[i];
     }
     ev_fields_init(&r->coordinate_names);
     ev_fields_add(&r->coordinate_names, "topic");     /* 0 */
@@ -152,7 +156,23 @@ static bool read_plain_coordinates(struct window_event_reader *r, const struct e
     return true;
 }
 
-/* The lean pass: true when the line is a plain event and out holds it. */
+/* The first member of an event that the scanned line gives more than once
+ * (the rule of event_reader.h), or NULL; its count into *count. */
+static const char *repeated_event_member(const struct window_event_reader *r,
+                                         const struct ev_scan *scan, uint32_t *count)
+{
+    for (size_t i = 0; i < r->n_event_at; i++) {
+        const struct ev_value *v = &scan->value[r->event_at[i]];
+        if (v->count > 1) {
+            *count = v->count;
+            return r->names.name[r->event_at[i]];
+        }
+    }
+    return NULL;
+}
+
+/* The lean pass: true when out holds the line's reading, an event or a
+ * record refused for a repeated member; false when the tree path decides. */
 static bool read_plain_event(struct window_event_reader *r, const char *line, size_t len,
                              struct window_line *out)
 {
@@ -161,10 +181,19 @@ static bool read_plain_event(struct window_event_reader *r, const char *line, si
         scan->value[r->raw_at].kind != EV_ABSENT)
         return false;
     const struct ev_value *kafka = &scan->value[r->kafka_at];
-    if (kafka->kind != EV_ABSENT) {
-        if (!read_plain_coordinates(r, kafka, &out->source)) return false;
-        out->has_source = true;
+    bool coordinates_read =
+        kafka->kind == EV_ABSENT || read_plain_coordinates(r, kafka, &out->source);
+    out->has_source = kafka->kind != EV_ABSENT && coordinates_read;
+    uint32_t count;
+    const char *repeated = repeated_event_member(r, scan, &count);
+    if (repeated != NULL) {
+        out->kind = WINDOW_LINE_BAD;
+        out->error = DLQ_SCHEMA_VIOLATION;
+        out->field = repeated;
+        snprintf(out->reason, sizeof out->reason, "%s: given %u times", repeated, (unsigned)count);
+        return true;
     }
+    if (!coordinates_read) return false;
     const struct ev_value *key = &scan->value[r->key_at];
     const struct ev_value *time = &scan->value[r->time_at];
     if (time->kind != EV_STRING) return false;

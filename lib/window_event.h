@@ -53,6 +53,8 @@ struct window_event_reader {
     const struct agg_spec *spec;
     struct ev_fields names;
     int key_at, time_at, kafka_at, raw_at, value_at[AGG_MAX_FIELDS];
+    int event_at[2 + AGG_MAX_FIELDS]; /* key, time and values: may not repeat */
+    size_t n_event_at;
     struct ev_scan scan;
     struct ev_fields coordinate_names; /* topic, partition, offset of "_kafka" */
     struct ev_scan coordinate_scan;
@@ -68,14 +70,17 @@ void window_event_reader_free(struct window_event_reader *r);
 /* Read one line (without its '\n') into out. Always fills out; release it
  * with window_line_clear() before the next call. A well-formed event, with
  * or without well-formed "_kafka" coordinates, is read by the lean reader
- * (event_reader.h, which accepts exactly what jansson accepts); anything
- * else (a line to refuse) takes window_line_parse_tree(), so the answer is
- * always that of jansson. */
+ * (event_reader.h, which accepts exactly what jansson accepts); so is an
+ * object that gives the key, the time or an aggregated field more than once,
+ * which is refused (SCHEMA_VIOLATION "region_id: given 2 times", the rule of
+ * event_reader.h). Anything else (a line to refuse) takes
+ * window_line_parse_tree(), so the answer is always that of jansson. */
 void window_line_parse(struct window_event_reader *r, const char *line, size_t len,
                        struct window_line *out);
 
-/* The same reading through a jansson tree: the reference the lean path is
- * fuzzed against (tests/fuzz/fuzz_window_event.c). */
+/* The same reading through a jansson tree, for a line without repeated
+ * members: the reference the lean path is fuzzed against
+ * (tests/fuzz/fuzz_window_event.c). */
 void window_line_parse_tree(struct window_event_reader *r, const char *line, size_t len,
                             struct window_line *out);
 

@@ -171,7 +171,11 @@ int window_result_parse(const char *line, size_t len, struct window_result *r, c
                         size_t errlen)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb(line, len, 0, &jerr);
+    /* A repeated member is refused: which one counts would be a guess (the
+     * rule of event_reader.h). */
+    json_t *doc = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL && json_error_code(&jerr) == json_error_duplicate_key)
+        return parse_error(err, errlen, jerr.text, doc);
     if (!json_is_object(doc)) return parse_error(err, errlen, "not a JSON object", doc);
     memset(r, 0, sizeof *r);
     bool have_start = false, have_end = false, first = true;

@@ -46,7 +46,7 @@ void window_result_format(strbuf *sb, const struct window_result *r);
 /* Parse one result line into r. The first member is taken as the key.
  * Returns 0, or -1 with a reason in err (errlen bytes) when the line is not a
  * window result (not JSON, no windowStart/windowEnd, a metric neither a number
- * nor null). A null metric (one with no values, as an average over a field no
+ * nor null, a member given twice). A null metric (one with no values, as an average over a field no
  * event of the window carried) reads back as NaN. */
 int window_result_parse(const char *line, size_t len, struct window_result *r, char *err,
                         size_t errlen);

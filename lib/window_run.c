@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "dlq.h"
 #include "event_time.h"
+#include "clock.h"
 #include "line_io.h"
 #include "loss.h"
 #include "metrics.h"

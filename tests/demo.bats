@@ -44,9 +44,8 @@ demo_running() {
 # may start its own.
 demo_gone() {
     pid=$(cat "$BATS_FILE_TMPDIR/demo.pid")
-    for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    for _ in $(seq 100); do demo_running || break; sleep 0.1; done
-    ! demo_running
+    wait_for "! kill -0 $pid 2>/dev/null" 60
+    wait_for "! demo_running" 10
 }
 
 # zone_hour_counts: "HOUR ZONE COUNT" for every pickup zone and hour of the
@@ -84,12 +83,7 @@ PY
 }
 
 @test "make demo: real NYC zones, busy (10 trips or more in the busiest zone of any hour), as the CSV counts them" {
-    top='{}'
-    for _ in $(seq 300); do
-        top=$(curl -s "$URL/metrics/regions/top?limit=5") || true
-        [ "$(jq '.regions | length' <<<"$top" 2>/dev/null)" -gt 0 ] 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_for "top=\$(curl -s '$URL/metrics/regions/top?limit=5') && [ \"\$(jq '.regions | length' <<<\"\$top\")\" -gt 0 ]"
     echo "top: $top"
     jq -e '.regions | all(.regionId >= 1 and .regionId <= 265 and .value >= 1)' <<<"$top"
 
@@ -116,7 +110,7 @@ PY
 }
 
 @test "make demo: a second one is refused at once and leaves the running one and its state alone" {
-    for _ in $(seq 300); do curl -s -o /dev/null "$URL/health" && break; sleep 0.1; done
+    wait_for "curl -s -o /dev/null '$URL/health'"
     state=$PROJECT_DIR/build/demo
     before=$(stat -c '%i %Y' "$state/nyc_one_day.csv")
     # the same port, and another: either way, one demo per checkout
@@ -135,8 +129,9 @@ PY
 @test "make demo: ends by itself after DEMO_SECONDS, having said where to look, leaving nothing running" {
     demo_gone
     grep -q "$URL/" "$BATS_FILE_TMPDIR/demo.out"
-    # Nothing it started is left, and no sanitizer complained.
-    ! pgrep -f "sp-serve --listen 127.0.0.1:$PORT"
+    # Nothing it started is left (every process it starts holds its lock),
+    # and no sanitizer complained.
+    ! demo_running
     ! grep -i 'sanitizer' "$PROJECT_DIR/build/demo/pipeline.log"
 }
 
@@ -146,7 +141,7 @@ PY
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print(s.getsockname()[1], flush=True)
 time.sleep(600)' >"$BATS_TEST_TMPDIR/port" 3>&- &
     holder=$!
-    for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
+    wait_for "[ -s '$BATS_TEST_TMPDIR/port' ]"
     taken=$(cat "$BATS_TEST_TMPDIR/port")
     run env DEMO_SECONDS=5 DEMO_PORT=$taken make -C "$PROJECT_DIR" --no-print-directory -s demo 3>&-
     kill "$holder"
@@ -174,19 +169,16 @@ holder() {
         >"$BATS_TEST_TMPDIR/kafka.out" 2>&1 3>&- &
     leader=$!
     set +m
-    for _ in $(seq 600); do
-        [ "$(curl -s "127.0.0.1:$port/metrics/regions/top" | jq '.regions | length' 2>/dev/null)" -gt 0 ] 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_for "[ \"\$(curl -s '127.0.0.1:$port/metrics/regions/top' | jq '.regions | length')\" -gt 0 ]" 60
     curl -s "127.0.0.1:$port/metrics/regions/top" | jq -e '.regions | length > 0'
     broker=$(holder sp-kafka-mock)
     consumer=$(holder sp-kcat-in)
     [ -n "$broker" ] && [ -n "$consumer" ]
     kill -INT -- "-$leader"
     # The consumer leaves its group and ends while the broker still runs.
-    while kill -0 "$consumer" 2>/dev/null; do sleep 0.01; done
+    wait_for "! kill -0 $consumer 2>/dev/null"
     kill -0 "$broker"
-    for _ in $(seq 600); do demo_running || break; sleep 0.1; done
+    wait_for "! demo_running" 60 || true
     cat "$BATS_TEST_TMPDIR/kafka.out"
     ! demo_running
     log=$PROJECT_DIR/build/demo/pipeline.log

@@ -24,7 +24,7 @@ teardown() {
         kill -KILL "$shell_pid" 2>/dev/null || true
     fi
     # A stand-in killed a moment ago may still be writing its count file.
-    rm -rf "$scratch" 2>/dev/null || { sleep 0.5; rm -rf "$scratch"; }
+    wait_for "rm -rf '$scratch' 2>/dev/null"
 }
 
 # unit_script UNIT INSTANCE: the bash program of the unit's ExecStart, as
@@ -105,14 +105,9 @@ EOF
     : >"$STUB_LOG"
 }
 
-# wait_flowing NAME: until the stub source NAME has sent 30 lines (at most
-# ~10 s; the test then fails on its own assertions).
+# wait_flowing NAME: until the stub source NAME has sent 30 lines.
 wait_flowing() {
-    for _ in $(seq 100); do
-        count=$(cat "$scratch/$1.count" 2>/dev/null || true)
-        [ "${count:-0}" -ge 30 ] && return 0
-        sleep 0.1
-    done
+    wait_for "[ \"\$(cat '$scratch/$1.count' 2>/dev/null || echo 0)\" -ge 30 ]"
 }
 
 # start_unit_shell UNIT INSTANCE: run the unit's pipeline shell on the stubs.

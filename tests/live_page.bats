@@ -56,11 +56,13 @@ require_chromium() {
 # the table and both chart legends are filled: a legend is written only once
 # its chart has points).
 page_dom() {
-    for _ in 1 2 3 4 5; do
-        chromium_run --virtual-time-budget=8000 --window-size=1280,900 --dump-dom "$1" >"$2" || true
-        grep -q '<tbody><tr' "$2" && grep -q 'id="trips-legend"><span>' "$2" &&
-            grep -q 'id="durations-legend"><span>' "$2" && return 0
-    done
+    wait_for "dom_filled '$1' '$2'" 120
+}
+
+dom_filled() {
+    chromium_run --virtual-time-budget=8000 --window-size=1280,900 --dump-dom "$1" >"$2" || true
+    grep -q '<tbody><tr' "$2" && grep -q 'id="trips-legend"><span>' "$2" &&
+        grep -q 'id="durations-legend"><span>' "$2"
 }
 
 # charts.py DOM: what each chart says it drew, checked against the rules a
@@ -320,7 +322,7 @@ for e in sorted(events, key=lambda e: e["event_time"]):
     port=$(free_port)
     sp-serve --listen "127.0.0.1:$port" --url "$url" --threads 2 >"$BATS_TEST_TMPDIR/serve.log" 2>&1 3>&- &
     pid=$!
-    for _ in $(seq 200); do curl -s -o /dev/null "127.0.0.1:$port/health" && break; sleep 0.05; done
+    wait_for "curl -s -o /dev/null '127.0.0.1:$port/health'"
     top=$(curl -s "127.0.0.1:$port/metrics/regions/top?limit=1")
     [ "$(jq '.regions[0].regionId' <<<"$top")" = 7 ]
     [ "$(curl -s "127.0.0.1:$port/metrics/timeline/7?hours=24" | jq '.windows | length')" = 1 ]

@@ -335,17 +335,16 @@ serve_pipeline() {
     prom_pid=$!
     api=http://127.0.0.1:$prom_port/api/v1
 
-    # Wait for the first scrapes and rule evaluations (about a second each).
-    validated=""
-    for _ in $(seq 150); do
+    # scraped_and_evaluated: sp-validate's counter is scraped and every rule
+    # evaluated (rules not evaluated yet carry the zero time, year 0001)
+    scraped_and_evaluated() {
         validated=$(curl -s "$api/query" --data-urlencode 'query=sp_events_in_total{tool="sp-validate"}' |
             jq -r '.data.result[0].value[1] // empty' 2>/dev/null || true)
-        # Rules not evaluated yet carry the zero time, year 0001.
         pending=$(curl -s "$api/rules" |
             jq '[.data.groups[].rules[] | select(.lastEvaluation < "2000")] | length' 2>/dev/null || true)
-        [ -n "$validated" ] && [ "${pending:-1}" -eq 0 ] && break
-        sleep 0.2
-    done
+        [ -n "$validated" ] && [ "${pending:-1}" -eq 0 ]
+    }
+    wait_for scraped_and_evaluated
     rules=$(curl -s "$api/rules")
     up=$(curl -s "$api/query" --data-urlencode 'query=up{job="streampulse"}' | jq -r '.data.result[0].value[1]')
     kill -TERM "$prom_pid"
@@ -366,7 +365,7 @@ serve_pipeline() {
 
 # The trip gauges the Trips dashboard plots (monitoring/README.md says what
 # sp-serve exports), compared with what redis-cli reads straight from the
-# keys of streampulse(7)'s Redis layout. Skips until sp-serve exports them.
+# keys of streampulse(7)'s Redis layout.
 @test "sp-serve's trip gauges match the newest final window in Redis" {
     serve_pipeline
     curl -s "$SERVE_URL/metrics" >"$BATS_TEST_TMPDIR/metrics.txt"
@@ -378,8 +377,8 @@ serve_pipeline() {
     done >"$BATS_TEST_TMPDIR/redis.txt"
     redis_stop
     [ -n "$latest" ]
-    grep -q '^sp_window_trip_count{' "$BATS_TEST_TMPDIR/metrics.txt" ||
-        skip "sp-serve does not export the trip gauges yet (see monitoring/README.md)"
+    # sp-serve exports them: their absence is a regression, not a reason to skip
+    grep -q '^sp_window_trip_count{' "$BATS_TEST_TMPDIR/metrics.txt"
     python3 - "$latest" "$BATS_TEST_TMPDIR/metrics.txt" "$BATS_TEST_TMPDIR/redis.txt" <<'PY'
 import json, re, sys
 latest, metrics_path, redis_path = sys.argv[1:]

@@ -30,12 +30,36 @@ programs() {
     done
 }
 
-@test "an unknown option is a usage error (exit 64) with a message on stderr" {
+# one_line: stdin with its runs of blanks and newlines made single spaces.
+one_line() {
+    tr -s ' \n' '  ' | sed 's/^ //; s/ $//'
+}
+
+# man_synopsis PROGRAM: the SYNOPSIS of its man page, on one line.
+man_synopsis() {
+    mandoc -Tascii -O width=500 "$PROJECT_DIR/man/$1.1" | col -b |
+        sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | one_line
+}
+
+@test "bad usage: exit 64, a first line that names the program, then the man page's SYNOPSIS" {
     for p in $(programs); do
         run --separate-stderr "$SP_BIN/$p" --no-such-option
         [ "$status" -eq 64 ] || { echo "$p exited $status"; false; }
         [ -z "$output" ] || { echo "$p wrote to stdout: $output"; false; }
-        [[ $stderr == *"$p"* ]] || { echo "$p stderr: $stderr"; false; }
+        [ "${stderr_lines[0]}" = "$p: unknown option --no-such-option" ] ||
+            { echo "$p: ${stderr_lines[0]}"; false; }
+        usage=$(printf '%s\n' "${stderr_lines[@]:1}" | sed '1s/^usage: //' | one_line)
+        [ "$usage" = "$(man_synopsis "$p")" ] ||
+            { printf '%s usage:    %s\n%s synopsis: %s\n' "$p" "$usage" "$p" "$(man_synopsis "$p")"; false; }
+        run --separate-stderr "$SP_BIN/$p" -Z
+        [ "$status" -eq 64 ] && [ "${stderr_lines[0]}" = "$p: unknown option -Z" ]
+        run --separate-stderr "$SP_BIN/$p" --metrics-file
+        [ "$status" -eq 64 ] && [ "${stderr_lines[0]}" = "$p: option --metrics-file needs a value" ]
+        run --separate-stderr "$SP_BIN/$p" --quiet=yes
+        [ "$status" -eq 64 ] && [ "${stderr_lines[0]}" = "$p: option --quiet takes no value" ]
+        # --help starts with the same usage
+        help=$("$SP_BIN/$p" --help | sed -n '1,/^$/p' | sed '1s/^usage: //' | one_line)
+        [ "$help" = "$(man_synopsis "$p")" ] || { echo "$p --help: $help"; false; }
     done
 }
 

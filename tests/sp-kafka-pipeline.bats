@@ -82,10 +82,7 @@ produce_50k() {
           sp-validate -q |
           sp-window -q --checkpoint "$T/w.ck" --checkpoint-interval 100ms >"$T/run1" ) 3>&- &
     first=$!
-    for _ in $(seq 400); do
-        [ -s "$T/w.ck" ] && [ "$(grep -c '"final":true' "$T/run1" 2>/dev/null)" -gt 20 ] && break
-        sleep 0.05
-    done
+    wait_for "[ -s '$T/w.ck' ] && [ \$(grep -c '\"final\":true' '$T/run1') -gt 20 ]"
     pkill -9 -P "$first" || true
     wait "$first" || true
     [ -s "$T/w.ck" ]

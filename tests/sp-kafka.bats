@@ -58,8 +58,13 @@ kcat_all() {
     [ "$(jq -r '.topics[] | select(.topic=="one") | .partitions | length' <<<"$output")" = 1 ]
     run "$SP_BIN/sp-kafka-mock" -t bad:0
     [ "$status" -eq 64 ]
-    run "$SP_BIN/sp-kafka-mock" -b 0
+    run "$SP_BIN/sp-kafka-mock" --broker-count 0
     [ "$status" -eq 64 ]
+    # -b is a broker list wherever it is taken; the mock has none to take
+    # (timeout: a mock that took it would serve until stopped)
+    run --separate-stderr timeout 10 "$SP_BIN/sp-kafka-mock" -b 3
+    [ "$status" -eq 64 ]
+    [ "${stderr_lines[0]}" = "sp-kafka-mock: unknown option -b" ]
 }
 
 @test "sp-kcat-out: kcat reads back every line with its region as key" {
@@ -90,6 +95,17 @@ kcat_all() {
     [ "${lines[1]}" = '2||{"other":1}' ]
 }
 
+@test "sp-kcat-out: a line that gives the key member twice is keyed by the first; sp-validate refuses it" {
+    local twice='{"trip_id":"d9","region_id":9,"event_time":"2025-08-31T08:00:02Z","fare":1,"duration":600,"distance":1.5,"region_id":59}'
+    printf '%s\n' "$twice" | "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t one --key region_id
+    run kcat_all one '%k|%s\n'
+    [ "${lines[0]}" = "9|$twice" ]
+    # wherever it lands, nothing counts it
+    "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -e | "$SP_BIN/sp-validate" --dlq "$T/dlq" >"$T/valid"
+    [ ! -s "$T/valid" ] || [ "$(grep -c trip_id "$T/valid")" -eq 0 ]
+    [ "$(jq -r .error_reason "$T/dlq")" = "region_id: given 2 times" ]
+}
+
 @test "sp-kcat-out: an undeliverable message is reported and exits 69" {
     run "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events -p 9 <"$T/trips.ndjson"
     [ "$status" -eq 69 ]
@@ -109,15 +125,14 @@ kcat_all() {
 }
 
 @test "sp-kcat-out: brokers down for a while, back before the timeout: nothing lost" {
-    kill -USR1 "$KAFKA_MOCK_PID"
-    sleep 0.3
+    kafka_mock_down
     "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id \
         "$T/trips.ndjson" 2>"$T/err" &
     producer=$!
-    sleep 1.5
-    kill -USR2 "$KAFKA_MOCK_PID"
+    # up again only once the producer has found them down
+    wait_for "grep -q retrying '$T/err'"
+    kafka_mock_up
     wait "$producer"
-    grep -q retrying "$T/err"
     [ "$(kcat_all events '%s\n' | sort | uniq | wc -l)" -eq 300 ]
 }
 
@@ -127,10 +142,7 @@ kcat_all() {
     producer=$!
     exec 4>"$T/in"
     head -n 10 "$T/trips.ndjson" >&4
-    for _ in $(seq 100); do
-        [ "$(kcat_all one '%s\n' | wc -l)" -eq 10 ] && break
-        sleep 0.1
-    done
+    wait_for "[ \$(kcat_all one '%s\n' | wc -l) -eq 10 ]"
     kill -TERM "$producer"
     status=0
     wait "$producer" || status=$?
@@ -182,6 +194,20 @@ kcat_all() {
     [ "$status" -eq 64 ]
 }
 
+@test "sp-kcat-in and sp-kcat-out: -b is required, like -t: exit 64 at once" {
+    # Without it, sp-kcat-out waited for message.timeout.ms (60 s) and
+    # sp-kcat-in retried three times, then both exited 69.
+    run --separate-stderr timeout 10 "$SP_BIN/sp-kcat-out" -t events "$T/trips.ndjson"
+    [ "$status" -eq 64 ]
+    [ "${stderr_lines[0]}" = "sp-kcat-out: -b BROKERS is required" ]
+    run --separate-stderr timeout 10 "$SP_BIN/sp-kcat-in" -t events -e
+    [ "$status" -eq 64 ]
+    [ "${stderr_lines[0]}" = "sp-kcat-in: -b BROKERS is required" ]
+    # -X bootstrap.servers names them too, as in kcat
+    run timeout 30 "$SP_BIN/sp-kcat-in" -X "bootstrap.servers=$KAFKA_BROKERS" -t one -e
+    [ "$status" -eq 0 ]
+}
+
 @test "sp-kcat-in: kcat -P then sp-kcat-in: same values, _kafka first, right coordinates" {
     for p in 0 1 2 3; do
         sed -n "$((p * 75 + 1)),$((p * 75 + 75))p" "$T/trips.ndjson" |
@@ -214,6 +240,15 @@ kcat_all() {
     [ "$(jq -c 'del(._kafka)' <<<"${lines[4]}")" = '{"ok":true}' ]
     [ "$(jq -r '._raw_base64' <<<"${lines[5]}" | base64 -d | od -An -tx1 | tr -d ' ')" = fffe ]
     [ "$(jq -r '._kafka.offset' <<<"${lines[5]}")" = 4 ]
+}
+
+@test "sp-kcat-in: an object nested as deep as the other programs read is an object, not _raw" {
+    local deep
+    deep=$(python3 -c 'print("{\"a\":" * 1500 + "1" + "}" * 1500)')
+    kcat -P -b "$KAFKA_BROKERS" -t one <<<"$deep"
+    run "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -e
+    [ "$status" -eq 0 ]
+    [ "${lines[1]}" = '{"_kafka":{"topic":"one","partition":0,"offset":0},'"${deep#\{}" ]
 }
 
 @test "sp-kcat-in: -p assigns only those partitions, -o picks the start" {
@@ -262,8 +297,7 @@ read_lines() {
     ("$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t events -G g2 "${GROUP_OPTS[@]}" |
         read_lines 6 >"$T/first") &
     member=$!
-    for _ in $(seq 300); do [ "$(wc -l <"$T/first")" -ge 6 ] && break; sleep 0.1; done
-    sleep 0.5
+    wait_for "[ \$(wc -l <'$T/first') -ge 6 ]"
     # More records: writing them, the member sees its reader gone and leaves.
     "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --key region_id "$T/many"
     wait "$member"
@@ -301,8 +335,8 @@ EOF
     "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -G g3 "${GROUP_OPTS[@]}" --metrics-file "$T/in.prom" >"$T/out" 2>"$T/err" 3>&- &
     consumer=$!
     echo '{"first":1}' | kcat -P -b "$KAFKA_BROKERS" -t one
-    for _ in $(seq 100); do grep -q first "$T/out" && break; sleep 0.1; done
-    grep -q '"first":1' "$T/out" # written although the consumer keeps running
+    # written although the consumer keeps running
+    wait_for "grep -q '\"first\":1' '$T/out'"
     kill -TERM "$consumer"
     wait "$consumer"
     grep -q '^sp_events_out_total{tool="sp-kcat-in"} 1$' "$T/in.prom"
@@ -323,7 +357,7 @@ EOF
 @test "sp-kcat-in: SIGTERM with the brokers gone still ends, within the close deadline" {
     "$SP_BIN/sp-kcat-in" -b "$KAFKA_BROKERS" -t one -G g4 "${GROUP_OPTS[@]}" >"$T/out" 2>"$T/err" 3>&- &
     consumer=$!
-    for _ in $(seq 100); do grep -q _kafka_assignment "$T/out" && break; sleep 0.1; done
+    wait_for "grep -q _kafka_assignment '$T/out'"
     kafka_mock_stop
     kill -TERM "$consumer"
     status=0
@@ -334,30 +368,34 @@ EOF
 
 @test "sp-kcat-out --follow --offset-file: ships a growing file; killed while the brokers are down, resends what was unacknowledged" {
     printf '{"n":%d}\n' 1 2 3 >"$T/journal"
+    # the saved offset covers the whole journal
+    local acked_to_end="[ \"\$(cat '$T/off' 2>/dev/null)\" = \"\$(stat -c %s '$T/journal')\" ]"
     "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --follow --offset-file "$T/off" "$T/journal" \
-        2>"$T/err" 3>&- &
+        --metrics-file "$T/out.prom" 2>"$T/err" 3>&- &
     producer=$!
-    for _ in $(seq 100); do [ "$(cat "$T/off" 2>/dev/null)" = "$(stat -c %s "$T/journal")" ] && break; sleep 0.05; done
-    # lines appended later go out too; a line without its newline waits
+    wait_for "$acked_to_end"
+    # lines appended later go out too; a line without its newline waits. One
+    # write: the read that took line 4 saw the start of line 5 after it.
     printf '{"n":4}\n{"n":' >>"$T/journal"
-    sleep 0.5
+    wait_for "[ \"\$(cat '$T/off')\" = $(($(stat -c %s "$T/journal") - 5)) ]"
+    [ "$(kcat_all events '%s\n' | wc -l)" -eq 4 ]
     printf '5}\n' >>"$T/journal"
-    for _ in $(seq 100); do [ "$(cat "$T/off" 2>/dev/null)" = "$(stat -c %s "$T/journal")" ] && break; sleep 0.05; done
-    [ "$(cat "$T/off")" -eq "$(stat -c %s "$T/journal")" ]
+    wait_for "$acked_to_end"
     # brokers down: what is appended now stays unacknowledged, the offset
     # does not move past it, and a kill -9 loses nothing
     acked=$(cat "$T/off")
-    kill -USR1 "$KAFKA_MOCK_PID"
+    kafka_mock_down
     printf '{"n":%d}\n' 6 7 8 >>"$T/journal"
-    sleep 1
+    # read (8 lines in all), yet not acknowledged
+    wait_for "grep -q '^sp_events_in_total{tool=\"sp-kcat-out\"} 8\$' '$T/out.prom'"
     [ "$(cat "$T/off")" -eq "$acked" ]
     kill -9 "$producer"
     wait "$producer" || true
-    kill -USR2 "$KAFKA_MOCK_PID"
+    kafka_mock_up
     "$SP_BIN/sp-kcat-out" -b "$KAFKA_BROKERS" -t events --follow --offset-file "$T/off" "$T/journal" \
         2>>"$T/err" 3>&- &
     producer=$!
-    for _ in $(seq 200); do [ "$(cat "$T/off")" = "$(stat -c %s "$T/journal")" ] && break; sleep 0.05; done
+    wait_for "$acked_to_end"
     kill -TERM "$producer"
     wait "$producer"
     [ "$(cat "$T/off")" -eq "$(stat -c %s "$T/journal")" ]

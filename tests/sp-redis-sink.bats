@@ -117,6 +117,15 @@ teardown() {
     grep -q '^sp_events_out_total{tool="sp-redis-sink"} 4$' "$T/m.prom"
 }
 
+@test "sp-redis-sink: a result that gives a member twice is a dead letter, not stored" {
+    local twice='{"regionId":3,"windowStart":"2025-08-31T08:00:00Z","windowEnd":"2025-08-31T08:01:00Z","tripCount":1,"avgFare":2,"final":true,"tripCount":5}'
+    run sp-redis-sink --url "$REDIS_URL" --dlq "$T/dlq" <<<"$twice"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .error_type "$T/dlq")" = SCHEMA_VIOLATION ]
+    [[ "$(jq -r .error_reason "$T/dlq")" == "duplicate object key"* ]]
+    [ "$(rcli exists region:3:window:1756627200)" = 0 ]
+}
+
 @test "sp-redis-sink: a partial batch is written while the input is idle" {
     gen_results 1 1 >"$T/one.ndjson"
     start=$(jq -r '.windowStart | fromdate' "$T/one.ndjson")
@@ -127,11 +136,7 @@ teardown() {
     pid=$!
     exec 4>"$T/fifo"
     cat "$T/one.ndjson" >&4
-    for i in $(seq 100); do
-        [ "$(rcli exists "region:1:window:$start")" = 1 ] && break
-        sleep 0.05
-    done
-    [ "$(rcli exists "region:1:window:$start")" = 1 ]
+    wait_for "[ \$(rcli exists region:1:window:$start) = 1 ]"
     kill -0 "$pid"   # still reading: written while the input was idle
     exec 4>&-
     wait "$pid"
@@ -147,8 +152,7 @@ teardown() {
     exec 4>"$T/fifo"
     cat "$T/before" >&4
     last=$(tail -n 1 "$T/before" | jq -r '"region:\(.regionId):window:\(.windowStart | fromdate)"')
-    for i in $(seq 100); do [ "$(rcli exists "$last")" = 1 ] && break; sleep 0.05; done
-    [ "$(rcli exists "$last")" = 1 ]
+    wait_for "[ \$(rcli exists '$last') = 1 ]"
     redis_stop
     redis_restart_later 2 4>&-
     # written while Redis is away: the sink holds them and retries
@@ -178,8 +182,7 @@ teardown() {
     pid=$!
     exec 4>"$T/fifo"
     { head -n 40 "$T/r.ndjson"; echo "$barrier"; } >&4
-    for _ in $(seq 100); do [ "$(cat "$T/w.ckpt")" = new ] && break; sleep 0.05; done
-    [ "$(cat "$T/w.ckpt")" = new ]
+    wait_for "[ \"\$(cat '$T/w.ckpt')\" = new ]"
     [ ! -e "$T/w.ckpt.pending" ]
     head -n 40 "$T/r.ndjson" >"$T/first40"
     python3 "$TESTS_DIR/helpers/redis_layout.py" check "$REDIS_PORT" "$T/first40"
@@ -264,7 +267,7 @@ teardown() {
     rcli config set maxmemory 1 >/dev/null   # 1 byte: every write is refused
     sp-redis-sink --url "$REDIS_URL" --metrics-file "$T/m.prom" <"$T/r.ndjson" 2>"$T/err" &
     pid=$!
-    for i in $(seq 100); do grep -q 'unavailable' "$T/err" && break; sleep 0.05; done
+    wait_for "grep -q unavailable '$T/err'"
     grep -q 'OOM' "$T/err"
     [ "$(rcli exists regions)" = 0 ]
     rcli config set maxmemory 0 >/dev/null

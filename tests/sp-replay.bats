@@ -279,7 +279,7 @@ EOF
     sp-replay --speed 1 "$V1" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
     pid=$!
     # The first event out means the signal handlers are in place.
-    for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+    wait_for "[ -s '$BATS_TEST_TMPDIR/out' ]"
     kill -TERM "$pid"
     wait "$pid"
     [ ! -s "$BATS_TEST_TMPDIR/err" ]

@@ -5,6 +5,7 @@
 
 load helpers/common
 load helpers/redis
+bats_require_minimum_version 1.5.0
 
 setup_file() {
     redis_start
@@ -50,6 +51,44 @@ input_result() {
     [ "$status" -eq 64 ]
     run sp-serve extra-argument
     [ "$status" -eq 64 ]
+}
+
+# (timeout: a server that takes a bad option serves until it is stopped)
+@test "sp-serve: a port outside 0-65535 is bad usage, not another port" {
+    run --separate-stderr timeout 10 sp-serve --listen 127.0.0.1:99999
+    [ "$status" -eq 64 ]
+    [[ "${stderr_lines[0]}" == "sp-serve: --listen port 99999: "* ]]
+    run --separate-stderr timeout 10 sp-serve --listen 127.0.0.1:-1
+    [ "$status" -eq 64 ]
+}
+
+@test "sp-serve: a busy address is refused with the system's reason" {
+    run --separate-stderr timeout 10 sp-serve --listen "127.0.0.1:$SERVE_PORT" --url "$REDIS_URL"
+    [ "$status" -eq 69 ]
+    [ "${stderr_lines[0]}" = "sp-serve: cannot listen on 127.0.0.1:$SERVE_PORT: Address already in use" ]
+}
+
+@test "sp-serve: --rank takes metric names only, as sp-redis-sink; --timeout takes durations" {
+    for bad in 'trip count' '' 'a*' "$(printf 'x%.0s' $(seq 64))"; do
+        run --separate-stderr timeout 10 sp-serve --rank "$bad"
+        [ "$status" -eq 64 ] || { echo "--rank '$bad': $status"; false; }
+        run --separate-stderr sp-redis-sink --rank "$bad"
+        [ "$status" -eq 64 ] || { echo "sp-redis-sink --rank '$bad': $status"; false; }
+    done
+    for bad in 0 0s 2d nope; do
+        run --separate-stderr timeout 10 sp-serve --timeout "$bad"
+        [ "$status" -eq 64 ] || { echo "--timeout $bad: $status"; false; }
+    done
+    # a duration as every other program takes it, and a bare number is seconds
+    local port
+    for timeout in 2s 1m 45; do
+        port=$(free_port)
+        sp-serve -q --listen "127.0.0.1:$port" --url "$REDIS_URL" --timeout "$timeout" 3>&- &
+        local pid=$!
+        wait_for "curl -sf -o /dev/null http://127.0.0.1:$port/health"
+        kill -TERM "$pid"
+        wait "$pid"
+    done
 }
 
 @test "sp-serve: GET /health is healthy with the v1 shape" {
@@ -313,7 +352,7 @@ PY
     port=$(free_port)
     sp-serve -q --listen "127.0.0.1:$port" --url "$REDIS_URL" --threads 1 --metrics-dir "$dir" 3>&- &
     pid=$!
-    for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.05; done
+    wait_for "curl -sf -o /dev/null http://127.0.0.1:$port/health"
     get "http://127.0.0.1:$port/metrics"
     kill -TERM "$pid"
     wait "$pid"
@@ -368,12 +407,8 @@ PY
     get "$SERVE_URL/health"
     [ "$code" = 200 ]
     jq -e '.status == "healthy" and .services.kafka == "connected"' <<<"$body"
-    kill -USR1 "$KAFKA_MOCK_PID"   # every broker down
-    for i in $(seq 30); do
-        get "$SERVE_URL/health"
-        jq -e '.services.kafka == "error"' <<<"$body" >/dev/null && break
-        sleep 0.2
-    done
+    kafka_mock_down
+    wait_for 'get "$SERVE_URL/health"; jq -e ".services.kafka == \"error\"" <<<"$body" >/dev/null'
     [ "$code" = 200 ]
     jq -e '.status == "degraded" and .services.kafka == "error" and .services.redis == "connected"' <<<"$body"
     serve_stop
@@ -395,12 +430,7 @@ PY
     grep -q '^sp_http_requests_total{' <<<"$body"
     ! grep -q '^sp_window_' <<<"$body"
     _redis_launch
-    for i in $(seq 50); do
-        get "$SERVE_URL/health"
-        [ "$code" = 200 ] && break
-        sleep 0.1
-    done
-    [ "$code" = 200 ]
+    wait_for 'get "$SERVE_URL/health"; [ "$code" = 200 ]'
     jq -e '.status == "healthy"' <<<"$body"
     # the restarted Redis is empty (shutdown nosave): nothing found, and no
     # request fails on a worker whose connection died with the old server

@@ -415,11 +415,8 @@ EOF
     exec 7>in
     event_with - x >&7
     event_with region_id 0 >&7
-    # Wait (no time asserted) until the idle flush has written both.
-    for _ in $(seq 100); do
-        [ "$(count_lines out.ndjson)" -eq 1 ] && [ "$(count_lines dlq.ndjson)" -eq 1 ] && break
-        sleep 0.1
-    done
+    # The idle flush writes both while the input stays open.
+    wait_for '[ "$(count_lines out.ndjson)" -eq 1 ] && [ "$(count_lines dlq.ndjson)" -eq 1 ]'
     kill -TERM "$pid"
     status=0
     wait "$pid" || status=$?

@@ -205,6 +205,19 @@ assert keys == sorted(keys), "not in end-then-key order"' "$W/out"
     [ "$(jq .tripCount "$W/out")" -eq 1 ]
 }
 
+@test "a record that gives region_id twice is a dead letter, as in sp-validate, and counts nowhere" {
+    local twice='{"trip_id":"d9","region_id":9,"event_time":"2025-01-01T00:00:10Z","fare":1,"duration":600,"distance":1.5,"region_id":59}'
+    { ev 1 2025-01-01T00:00:10Z; echo "$twice"; } >"$W/in"
+    sp-window --dlq "$W/dlq" <"$W/in" >"$W/out"
+    [ "$(jq -r '.error_type + " " + .field + " " + .error_reason' "$W/dlq")" = \
+        "SCHEMA_VIOLATION region_id region_id: given 2 times" ]
+    [ "$(jq -c '[.regionId, .tripCount]' "$W/out")" = '[1,1]' ]
+    # sp-validate refuses it the same way
+    run sp-validate --dlq "$W/vdlq" <<<"$twice"
+    [ -z "$output" ]
+    [ "$(jq -r .error_reason "$W/vdlq")" = "region_id: given 2 times" ]
+}
+
 @test "a line over 1 MiB is a LINE_TOO_LONG dead letter and the next line still counts" {
     python3 -c 'print("{\"region_id\":1,\"event_time\":\"2025-01-01T00:00:00Z\",\"pad\":\"" + "x" * 2000000 + "\"}")' >"$W/in"
     ev 1 2025-01-01T00:00:01Z >>"$W/in"
@@ -232,23 +245,28 @@ assert keys == sorted(keys), "not in end-then-key order"' "$W/out"
 }
 
 @test "--emit-every gives provisional results while the input is open, final ones at the end" {
-    ev 1 2025-01-01T00:00:10Z >"$W/in"
-    ev 2 2025-01-01T00:00:11Z >>"$W/in"
-    { cat "$W/in"; sleep 2; } | sp-window --emit-every 100ms >"$W/out" 3>&- &
+    mkfifo "$W/in"
+    sp-window --emit-every 100ms <"$W/in" >"$W/out" 3>&- &
     pid=$!
-    sleep 1.5
-    # Flushed while the input is idle, before it ends.
-    grep -q '"final":false' "$W/out"
+    exec 4>"$W/in"
+    ev 1 2025-01-01T00:00:10Z >&4
+    ev 2 2025-01-01T00:00:11Z >&4
+    # Written while the input is open and idle, before it ends.
+    wait_for "grep -q '\"final\":false' '$W/out'"
+    exec 4>&-
     wait "$pid"
     [ "$(jq -c 'select(.final) | .regionId' "$W/out" | tr '\n' ' ')" = "1 2 " ]
 }
 
 @test "a quiet stream still closes its windows (--idle-timeout)" {
-    ev 1 2025-01-01T00:00:59.800Z >"$W/in"
-    { cat "$W/in"; sleep 3; } | sp-window --max-delay 100ms --idle-timeout 500ms >"$W/out" 3>&- &
+    mkfifo "$W/in"
+    sp-window --max-delay 100ms --idle-timeout 500ms <"$W/in" >"$W/out" 3>&- &
     pid=$!
-    sleep 2
-    grep -q '"final":true' "$W/out"
+    exec 4>"$W/in"
+    ev 1 2025-01-01T00:00:59.800Z >&4
+    # The window closes while the input is still open.
+    wait_for "grep -q '\"final\":true' '$W/out'"
+    exec 4>&-
     wait "$pid"
 }
 
@@ -306,11 +324,17 @@ EOF
     kafka_lines "$W/in.ndjson" "$W/all" 0 1 2 3
     opts=(--max-delay 1m --idle-timeout 0 --late "$W/late")
     sp-window "${opts[@]}" <"$W/all" >"$W/whole"
-    { head -n 7001 "$W/all"; sleep 5; } | sp-window "${opts[@]}" --checkpoint "$W/cp" >"$W/part1" 3>&- &
+    mkfifo "$W/fifo"
+    sp-window "${opts[@]}" --checkpoint "$W/cp" --metrics-file "$W/m.prom" <"$W/fifo" \
+        >"$W/part1" 3>&- &
     pid=$!
-    sleep 2
+    exec 4>"$W/fifo"
+    head -n 7001 "$W/all" >&4
+    # SIGTERM once all 7001 lines are read, the input still open
+    wait_for "grep -q '^sp_events_in_total{tool=\"sp-window\"} 7001\$' '$W/m.prom'"
     kill -TERM "$pid"
     wait "$pid"
+    exec 4>&-
     # next_offset of each partition = the records of it among the lines read.
     want=$(head -n 7001 "$W/all" | jq -r 'select(._kafka) | ._kafka.partition' | sort | uniq -c |
         awk '{print $2 ":" $1}' | tr '\n' ' ')
@@ -386,12 +410,17 @@ EOF
 @test "SIGTERM finishes, writes the checkpoint and exits 0; the restart completes the run" {
     replay "$SP_EXAMPLES/streampulse_load_test_50k.csv" "$W/in"
     sp-window --max-delay 10m --idle-timeout 0 <"$W/in" >"$W/whole"
-    { head -n 20000 "$W/in"; sleep 5; } |
-        sp-window --max-delay 10m --idle-timeout 0 --checkpoint "$W/cp" >"$W/part1" 3>&- &
+    mkfifo "$W/fifo"
+    sp-window --max-delay 10m --idle-timeout 0 --checkpoint "$W/cp" --metrics-file "$W/m.prom" \
+        <"$W/fifo" >"$W/part1" 3>&- &
     pid=$!
-    sleep 2
+    exec 4>"$W/fifo"
+    head -n 20000 "$W/in" >&4
+    # SIGTERM once all 20000 lines are read, the input still open
+    wait_for "grep -q '^sp_events_in_total{tool=\"sp-window\"} 20000\$' '$W/m.prom'"
     kill -TERM "$pid"
     wait "$pid"
+    exec 4>&-
     [ "$(jq .records "$W/cp")" -eq 20000 ]
     sp-window --max-delay 10m --idle-timeout 0 --checkpoint "$W/cp" <"$W/in" >"$W/part2"
     cat "$W/part1" "$W/part2" >"$W/both"
@@ -513,10 +542,10 @@ EOF
     pid=$!
     exec 4>"$W/in"
     # the pending file a dead run left was never completed: gone at start
-    for _ in $(seq 50); do [ ! -e "$W/w.ckpt.pending" ] && break; sleep 0.05; done
+    wait_for "[ ! -e '$W/w.ckpt.pending' ]"
     ev 1 2026-01-01T00:00:10Z >&4
     ev 1 2026-01-01T00:01:30Z >&4
-    for _ in $(seq 100); do grep -q '"_checkpoint"' "$W/out" && break; sleep 0.05; done
+    wait_for "grep -q '\"_checkpoint\"' '$W/out'"
     # the window of 00:00 was closed by the watermark: its result comes before
     # the barrier, and the checkpoint that follows it counts both events
     first=$(grep -n '"_checkpoint"' "$W/out" | head -n 1 | cut -d: -f1)
@@ -524,15 +553,17 @@ EOF
     [ "$(jq -c 'select(._checkpoint) | ._checkpoint | keys' "$W/out" | head -n 1)" = '["written_at"]' ]
     [ "$(jq .records "$W/w.ckpt.pending")" -eq 2 ]
     [ ! -e "$W/w.ckpt" ]   # not sp-window's to complete
-    # nobody completes it: no second checkpoint for a second's worth of intervals
-    sleep 1
+    # nobody completes it: no second checkpoint, although intervals pass. The
+    # result of 00:01, closed by the next event, is flushed on a clock tick
+    # after that tick's checkpoint decision, so once it is out a checkpoint
+    # was due and held back.
     ev 1 2026-01-01T00:03:00Z >&4
-    sleep 0.5
+    wait_for "grep -q '\"windowStart\":\"2026-01-01T00:01:00Z\"' '$W/out'"
     [ "$(grep -c '"_checkpoint"' "$W/out")" -eq 1 ]
     [ "$(jq .records "$W/w.ckpt.pending")" -eq 2 ]
     # completed (as sp-redis-sink would): the next interval writes the next one
     mv "$W/w.ckpt.pending" "$W/w.ckpt"
-    for _ in $(seq 100); do [ -e "$W/w.ckpt.pending" ] && break; sleep 0.05; done
+    wait_for "[ -e '$W/w.ckpt.pending' ]"
     [ "$(jq .records "$W/w.ckpt.pending")" -eq 3 ]
     [ "$(grep -c '"_checkpoint"' "$W/out")" -eq 2 ]
     exec 4>&-

@@ -39,24 +39,21 @@ struct options {
  * async-signal-safe). */
 static volatile sig_atomic_t want_down, want_up;
 
-static void usage(FILE *out)
-{
-    fprintf(
-        out,
-        "usage: sp-kafka-mock [-q] [-b BROKERS] [-t TOPIC[:PARTITIONS]]... [--metrics-file PATH]\n"
-        "\n"
-        "Start librdkafka's mock Kafka cluster, print its bootstrap address on stdout,\n"
-        "serve until SIGINT or SIGTERM. SIGUSR1 takes all brokers down, SIGUSR2 up.\n"
-        "\n"
-        "  -b, --brokers N         number of brokers (default 1, at most %d)\n"
-        "  -t, --topic NAME[:P]    create topic NAME with P partitions (default 1);\n"
-        "                          repeatable\n"
-        "      --metrics-file PATH Prometheus textfile (sp_kafka_mock_brokers_up)\n"
-        "  -q, --quiet             no diagnostics\n"
-        "  -h, --help              this help\n"
-        "      --version           print the version\n",
-        MAX_BROKERS);
-}
+static const struct cli_usage usage = {
+    .synopsis = "usage: sp-kafka-mock [-q] [--broker-count n] [-t topic[:partitions]] ...\n"
+                "                     [--metrics-file path]\n"
+                "       sp-kafka-mock -h | --help | --version\n",
+    .options = "Start librdkafka's mock Kafka cluster, print its bootstrap address on stdout,\n"
+               "serve until SIGINT or SIGTERM. SIGUSR1 takes all brokers down, SIGUSR2 up.\n"
+               "\n"
+               "      --broker-count N    number of brokers (default 1, at most 16)\n"
+               "  -t, --topic NAME[:P]    create topic NAME with P partitions (default 1);\n"
+               "                          repeatable\n"
+               "      --metrics-file PATH Prometheus textfile (sp_kafka_mock_brokers_up)\n"
+               "  -q, --quiet             no diagnostics\n"
+               "  -h, --help              this help\n"
+               "      --version           print the version\n",
+};
 
 static void on_usr(int sig)
 {
@@ -94,46 +91,36 @@ static int parse_topic(char *arg, struct topic_spec *spec)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
+    /* A count, not kcat's -b broker list: -b means brokers to connect to
+     * in every program that takes it. */
+    enum { OPT_BROKER_COUNT = CLI_OPT_PROGRAM };
     static const struct option longopts[] = {
-        {"brokers", required_argument, NULL, 'b'},
+        {"broker-count", required_argument, NULL, OPT_BROKER_COUNT},
         {"topic", required_argument, NULL, 't'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     opt->brokers = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "b:t:qh", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "t:qh", longopts, &opt->metrics_file)) != -1) {
         switch (c) {
-        case 'b': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > MAX_BROKERS)
-                diag_fatal(EX_USAGE, "-b: expected 1 to %d brokers, got '%s'", MAX_BROKERS, optarg);
-            opt->brokers = (int)n;
+        case OPT_BROKER_COUNT:
+            opt->brokers = (int)cli_count("--broker-count", optarg, 1, MAX_BROKERS);
             break;
-        }
         case 't':
-            if (opt->n_topics == MAX_TOPICS) diag_fatal(EX_USAGE, "at most %d topics", MAX_TOPICS);
+            if (opt->n_topics == MAX_TOPICS) cli_usage_error("at most %d topics", MAX_TOPICS);
             if (parse_topic(optarg, &opt->topics[opt->n_topics]) < 0)
-                diag_fatal(EX_USAGE, "-t: expected NAME or NAME:PARTITIONS, got '%s'", optarg);
+                cli_usage_error("-t %s: expected NAME or NAME:PARTITIONS", optarg);
             opt->n_topics++;
             break;
-        default:
-            if (cli_common_option(c, optarg, usage, &opt->metrics_file)) break;
-            usage(stderr);
-            exit(EX_USAGE);
         }
     }
-    if (optind < argc) {
-        diag_warn("unexpected argument '%s'", argv[optind]);
-        usage(stderr);
-        exit(EX_USAGE);
-    }
+    if (optind < argc) cli_usage_error("unexpected argument '%s'", argv[optind]);
 }
 
 int main(int argc, char **argv)
 {
-    diag_init("sp-kafka-mock");
+    cli_init("sp-kafka-mock", &usage);
     struct options opt = {0};
     parse_options(argc, argv, &opt);
     diag_install_signals();

@@ -28,6 +28,7 @@
 #include "kafka.h"
 #include "kafka_drain.h"
 #include "kafka_msg.h"
+#include "clock.h"
 #include "line_io.h"
 #include "metrics.h"
 
@@ -43,15 +44,15 @@
 #define OFFSET_SAVE_MS 200
 
 struct options {
-    const char *topic;
+    struct cli_kafka kafka; /* -b, -t, -X */
     const char *key_field;
+    struct kafka_key_reader key_reader; /* with --key */
     int32_t partition;
     const char *metrics_file;
     char **inputs; /* files to read, in order; none means stdin */
     int n_inputs;
     bool follow;             /* wait for the one input file to grow */
     const char *offset_file; /* resume from and save the acknowledged offset */
-    rd_kafka_conf_t *conf;
 };
 
 struct producer {
@@ -62,6 +63,7 @@ struct producer {
     uint64_t *in_total, *out_total, *errors_total, *unkeyed_total, *too_long_total;
     uint64_t failures_reported;
     int input_index;
+    struct kafka_key_reader *key_reader; /* NULL without --key */
     strbuf key;
     acked_offset *acked; /* with --offset-file */
     uint64_t start_offset, last_line_end, saved_offset;
@@ -69,40 +71,37 @@ struct producer {
     bool save_failing;
 };
 
-static void usage(FILE *out)
-{
-    fputs("usage: sp-kcat-out [-q] -b BROKERS -t TOPIC [--key FIELD] [-p PARTITION]\n"
-          "                   [-X PROP=VALUE]... [--metrics-file PATH] [FILE...]\n"
-          "       sp-kcat-out ... [--follow] --offset-file PATH FILE\n"
-          "\n"
-          "Produce each NDJSON line of the FILEs (or stdin; '-' is stdin) as one\n"
-          "message to TOPIC: idempotent, acks=all, linger.ms=1, message.timeout.ms=60000.\n"
-          "A line that cannot be delivered is written to stdout, to be sent again.\n"
-          "\n"
-          "  -b, --brokers LIST      bootstrap brokers, host:port[,host:port...]\n"
-          "  -t, --topic TOPIC       topic to produce to\n"
-          "      --key FIELD         message key: the value of this top-level member;\n"
-          "                          a line without it is sent with no key\n"
-          "  -p, --partition N       send every message to partition N\n"
-          "  -X PROP=VALUE           any librdkafka property (overrides the defaults)\n"
-          "      --follow            keep reading FILE as it grows (tail -f); ends on a\n"
-          "                          signal or the first message that cannot be delivered\n"
-          "      --offset-file PATH  start FILE at the byte offset saved in PATH (absent:\n"
-          "                          0) and save there how far every line is acknowledged\n"
-          "      --metrics-file PATH Prometheus textfile: sp_events_in_total,\n"
-          "                          sp_events_out_total, sp_kafka_delivery_errors_total\n"
-          "  -q, --quiet             no diagnostics but the final failure count\n"
-          "  -h, --help              this help\n"
-          "      --version           print the version\n",
-          out);
-}
+static const struct cli_usage usage = {
+    .synopsis = "usage: sp-kcat-out [-q] -b brokers -t topic [--key field] [-p partition]\n"
+                "                   [-X property=value] ... [--metrics-file path] [file ...]\n"
+                "       sp-kcat-out ... [--follow] --offset-file path file\n"
+                "       sp-kcat-out -h | --help | --version\n",
+    .options = "Produce each NDJSON line of the FILEs (or stdin; '-' is stdin) as one\n"
+               "message to TOPIC: idempotent, acks=all, linger.ms=1, message.timeout.ms=60000.\n"
+               "A line that cannot be delivered is written to stdout, to be sent again.\n"
+               "\n"
+               "  -b, --brokers LIST      bootstrap brokers, host:port[,host:port...]\n"
+               "  -t, --topic TOPIC       topic to produce to\n"
+               "      --key FIELD         message key: the value of this top-level member;\n"
+               "                          a line without it is sent with no key\n"
+               "  -p, --partition N       send every message to partition N\n"
+               "  -X PROP=VALUE           any librdkafka property (overrides the defaults)\n"
+               "      --follow            keep reading FILE as it grows (tail -f); ends on a\n"
+               "                          signal or the first message that cannot be delivered\n"
+               "      --offset-file PATH  start FILE at the byte offset saved in PATH (absent:\n"
+               "                          0) and save there how far every line is acknowledged\n"
+               "      --metrics-file PATH Prometheus textfile: sp_events_in_total,\n"
+               "                          sp_events_out_total, sp_kafka_delivery_errors_total\n"
+               "  -q, --quiet             no diagnostics but the final failure count\n"
+               "  -h, --help              this help\n"
+               "      --version           print the version\n",
+};
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_KEY = 256, OPT_FOLLOW, OPT_OFFSET_FILE };
+    enum { OPT_KEY = CLI_OPT_PROGRAM, OPT_FOLLOW, OPT_OFFSET_FILE };
     static const struct option longopts[] = {
-        {"brokers", required_argument, NULL, 'b'},
-        {"topic", required_argument, NULL, 't'},
+        CLI_KAFKA_OPTIONS,
         {"key", required_argument, NULL, OPT_KEY},
         {"follow", no_argument, NULL, OPT_FOLLOW},
         {"offset-file", required_argument, NULL, OPT_OFFSET_FILE},
@@ -111,24 +110,26 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {NULL, 0, NULL, 0},
     };
     opt->partition = RD_KAFKA_PARTITION_UA;
-    opt->conf = kafka_conf_new();
-    kafka_conf_set_or_exit(opt->conf, "enable.idempotence", "true");
-    kafka_conf_set_or_exit(opt->conf, "acks", "all");
+    cli_kafka_init(&opt->kafka);
+    rd_kafka_conf_t *conf = opt->kafka.conf;
+    kafka_conf_set_or_exit(conf, "enable.idempotence", "true");
+    kafka_conf_set_or_exit(conf, "acks", "all");
     /* Under load batches fill while a request is in flight anyway; a
      * longer linger only delays a lone message (bench/latency.py). */
-    kafka_conf_set_or_exit(opt->conf, "linger.ms", "1");
-    kafka_conf_set_or_exit(opt->conf, "message.timeout.ms", "60000");
+    kafka_conf_set_or_exit(conf, "linger.ms", "1");
+    kafka_conf_set_or_exit(conf, "message.timeout.ms", "60000");
     int c;
-    char why[512];
-    while ((c = getopt_long(argc, argv, "b:t:p:X:qh", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "b:t:p:X:qh", longopts, &opt->metrics_file)) != -1) {
         switch (c) {
         case 'b':
-            kafka_conf_set_or_exit(opt->conf, "bootstrap.servers", optarg);
-            break;
         case 't':
-            opt->topic = optarg;
+        case 'X':
+            cli_kafka_option(&opt->kafka, c, optarg);
             break;
         case OPT_KEY:
+            if (kafka_key_reader_init(&opt->key_reader, optarg) < 0)
+                cli_usage_error("--key %s: a member name of at most %d bytes", optarg,
+                                EVENT_READER_NAME_MAX - 1);
             opt->key_field = optarg;
             break;
         case OPT_FOLLOW:
@@ -141,32 +142,20 @@ static void parse_options(int argc, char **argv, struct options *opt)
             int32_t *parts = NULL;
             size_t n = 0;
             if (kafka_partitions_parse(optarg, &parts, &n) < 0 || n != 1)
-                diag_fatal(EX_USAGE, "-p: expected one partition number, got '%s'", optarg);
+                cli_usage_error("-p %s: expected one partition number", optarg);
             opt->partition = parts[0];
             free(parts);
             break;
         }
-        case 'X':
-            if (kafka_conf_set_pair(opt->conf, optarg, why, sizeof why) < 0)
-                diag_fatal(EX_USAGE, "-X %s", why);
-            break;
-        default:
-            if (cli_common_option(c, optarg, usage, &opt->metrics_file)) break;
-            usage(stderr);
-            exit(EX_USAGE);
         }
     }
-    if (!opt->topic) {
-        diag_warn("-t TOPIC is required");
-        usage(stderr);
-        exit(EX_USAGE);
-    }
+    cli_kafka_finish(&opt->kafka);
     opt->inputs = argv + optind;
     opt->n_inputs = argc - optind;
     if ((opt->follow || opt->offset_file) && (opt->n_inputs != 1 || !strcmp(opt->inputs[0], "-")))
-        diag_fatal(EX_USAGE, "--follow and --offset-file read exactly one FILE, not stdin");
+        cli_usage_error("--follow and --offset-file read exactly one FILE, not stdin");
     if (opt->n_inputs >= (1 << (64 - LINE_BITS)))
-        diag_fatal(EX_USAGE, "at most %d input files", (1 << (64 - LINE_BITS)) - 1);
+        cli_usage_error("at most %d input files", (1 << (64 - LINE_BITS)) - 1);
 }
 
 static const char *input_name(const struct options *opt, int index)
@@ -196,7 +185,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     }
     if (p->failures_reported++ >= MAX_REPORTED_FAILURES) return;
     diag_warn("%s: line %" PRIu64 ": not delivered to %s: %s%s",
-              input_name(p->opt, (int)(where >> LINE_BITS)), LINE_OF(where), p->opt->topic,
+              input_name(p->opt, (int)(where >> LINE_BITS)), LINE_OF(where), p->opt->kafka.topic,
               rd_kafka_err2str(msg->err),
               p->failures_reported == MAX_REPORTED_FAILURES ? " (further failures only counted)"
                                                             : "");
@@ -227,9 +216,9 @@ static void produce_line(struct producer *p, const char *line, size_t len, uint6
     const struct options *opt = p->opt;
     const void *key = NULL;
     size_t key_len = 0;
-    if (opt->key_field) {
+    if (p->key_reader) {
         sb_reset(&p->key);
-        if (kafka_msg_key(line, len, opt->key_field, strlen(opt->key_field), &p->key)) {
+        if (kafka_key_read(p->key_reader, line, len, &p->key)) {
             key = p->key.len ? p->key.data : ""; /* an empty key, not none */
             key_len = p->key.len;
         } else {
@@ -376,7 +365,7 @@ static void register_metrics(struct producer *p)
 
 int main(int argc, char **argv)
 {
-    diag_init("sp-kcat-out");
+    cli_init("sp-kcat-out", &usage);
     struct options opt = {0};
     parse_options(argc, argv, &opt);
     /* Open every input first: a missing file is a usage mistake, found
@@ -389,16 +378,18 @@ int main(int argc, char **argv)
     diag_install_signals();
 
     struct producer p = {.opt = &opt, .key = STRBUF_INIT};
+    p.key_reader = opt.key_field ? &opt.key_reader : NULL;
     p.m = metrics_new("sp-kcat-out", opt.metrics_file);
     register_metrics(&p);
-    rd_kafka_conf_set_opaque(opt.conf, &p);
-    rd_kafka_conf_set_dr_msg_cb(opt.conf, on_delivery);
+    rd_kafka_conf_set_opaque(opt.kafka.conf, &p);
+    rd_kafka_conf_set_dr_msg_cb(opt.kafka.conf, on_delivery);
     char why[512];
-    p.rk = rd_kafka_new(RD_KAFKA_PRODUCER, opt.conf, why, sizeof why);
+    p.rk = rd_kafka_new(RD_KAFKA_PRODUCER, opt.kafka.conf, why, sizeof why);
     if (!p.rk) diag_fatal(EX_USAGE, "%s", why);
-    p.rkt = rd_kafka_topic_new(p.rk, opt.topic, NULL);
+    p.rkt = rd_kafka_topic_new(p.rk, opt.kafka.topic, NULL);
     if (!p.rkt)
-        diag_fatal(EX_USAGE, "topic %s: %s", opt.topic, rd_kafka_err2str(rd_kafka_last_error()));
+        diag_fatal(EX_USAGE, "topic %s: %s", opt.kafka.topic,
+                   rd_kafka_err2str(rd_kafka_last_error()));
 
     if (opt.offset_file) resume_input(&p, fds[0]);
     int rc = 0;
@@ -423,11 +414,11 @@ int main(int argc, char **argv)
     free(fds);
     if (failed) {
         fflush(stdout);
-        diag_fatal(EX_UNAVAILABLE, "%" PRIu64 " of %" PRIu64 " messages not delivered to %s%s; %s",
-                   failed, sent, opt.topic, purged ? " (stopped before the brokers answered)" : "",
-                   opt.offset_file
-                       ? "they stay in the file past the saved offset, for the next start"
-                       : "they are on standard output, as read");
+        diag_fatal(
+            EX_UNAVAILABLE, "%" PRIu64 " of %" PRIu64 " messages not delivered to %s%s; %s", failed,
+            sent, opt.kafka.topic, purged ? " (stopped before the brokers answered)" : "",
+            opt.offset_file ? "they stay in the file past the saved offset, for the next start"
+                            : "they are on standard output, as read");
     }
     if (kafka_fatal()) diag_fatal(EX_UNAVAILABLE, "stopped by a fatal producer error");
     return rc;

@@ -22,29 +22,27 @@
 #include "diag.h"
 #include "dlq.h"
 #include "event_time.h"
+#include "clock.h"
 #include "line_io.h"
 #include "metrics.h"
 #include "redis_store.h"
 #include "result_reader.h"
 #include "window_result.h"
 
-#define MAX_RANKS 16
 #define DEFAULT_BATCH 1000
 #define MAX_BATCH 100000
 #define REDIS_TIMEOUT_MS 5000
 
 struct config {
-    struct redis_target target;
+    struct cli_redis redis;
     int64_t ttl_s;
-    const char *ranks[MAX_RANKS];
-    size_t n_ranks;
     size_t batch;
     const char *dlq_path;
     const char *metrics_path;
     const char *input_path;
     const char *checkpoint_path; /* completed on barrier lines; NULL: ignore them */
     int64_t give_up_ms;          /* 0: retry for ever */
-    unsigned long retry_limit;   /* 0: no limit */
+    uint64_t retry_limit;        /* 0: no limit */
 };
 
 struct counters {
@@ -67,40 +65,39 @@ struct sink {
     bool barrier_ignored;     /* warned of a barrier without --checkpoint */
 };
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: sp-redis-sink [options] [FILE]\n"
-            "Write window results (NDJSON, from FILE or stdin) into Redis.\n"
-            "\n"
-            "  -u, --url URL          redis://[:password@]host[:port][/db] (default\n"
-            "                         redis://127.0.0.1:6379/0)\n"
-            "  -s, --socket PATH      connect to Redis over a unix socket instead\n"
-            "  -t, --ttl D            expiry of the keys (default 86400s; 0 keeps them)\n"
-            "  -r, --rank METRIC      rank regions by METRIC (repeatable; default\n"
-            "                         tripCount and avgFare)\n"
-            "  -b, --batch N          at most N results per MULTI/EXEC (default %d)\n"
-            "      --dlq PATH         append dead-letter records to PATH (default stderr)\n"
-            "      --checkpoint PATH  complete sp-window's checkpoints at PATH: on each\n"
-            "                         barrier, once Redis has every result before it\n"
-            "      --give-up-after D  exit 69 when Redis stays away for D (default never)\n"
-            "      --retry-limit N    exit 69 after N failed retries of a batch\n"
-            "      --metrics-file PATH  Prometheus textfile, rewritten every few seconds\n"
-            "  -q, --quiet            no diagnostics\n"
-            "  -h, --help             this help\n"
-            "      --version          print the version\n",
-            DEFAULT_BATCH);
-}
+static const struct cli_usage usage = {
+    .synopsis =
+        "usage: sp-redis-sink [-q] [-u url | -s path] [-t ttl] [-r metric] [-b n] [--dlq path]\n"
+        "                     [--checkpoint path] [--give-up-after duration] [--retry-limit n]\n"
+        "                     [--metrics-file path] [file]\n"
+        "       sp-redis-sink -h | --help | --version\n",
+    .options = "Write window results (NDJSON, from FILE or stdin) into Redis.\n"
+               "\n"
+               "  -u, --url URL          redis://[:password@]host[:port][/db] (default\n"
+               "                         redis://127.0.0.1:6379/0)\n"
+               "  -s, --socket PATH      connect to Redis over a unix socket instead\n"
+               "  -t, --ttl D            expiry of the keys (default 86400s; 0 keeps them)\n"
+               "  -r, --rank METRIC      rank regions by METRIC (repeatable; default\n"
+               "                         tripCount and avgFare)\n"
+               "  -b, --batch N          at most N results per MULTI/EXEC (default 1000)\n"
+               "      --dlq PATH         append dead-letter records to PATH (default stderr)\n"
+               "      --checkpoint PATH  complete sp-window's checkpoints at PATH: on each\n"
+               "                         barrier, once Redis has every result before it\n"
+               "      --give-up-after D  exit 69 when Redis stays away for D (default never)\n"
+               "      --retry-limit N    exit 69 after N failed retries of a batch\n"
+               "      --metrics-file PATH  Prometheus textfile, rewritten every few seconds\n"
+               "  -q, --quiet            no diagnostics\n"
+               "  -h, --help             this help\n"
+               "      --version          print the version\n",
+};
 
-enum { OPT_DLQ = 256, OPT_CHECKPOINT, OPT_GIVE_UP, OPT_RETRY_LIMIT };
+enum { OPT_DLQ = CLI_OPT_PROGRAM, OPT_CHECKPOINT, OPT_GIVE_UP, OPT_RETRY_LIMIT };
 
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
     static const struct option options[] = {
-        {"url", required_argument, NULL, 'u'},
-        {"socket", required_argument, NULL, 's'},
+        CLI_REDIS_OPTIONS,
         {"ttl", required_argument, NULL, 't'},
-        {"rank", required_argument, NULL, 'r'},
         {"batch", required_argument, NULL, 'b'},
         {"dlq", required_argument, NULL, OPT_DLQ},
         {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
@@ -109,41 +106,22 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    redis_target_default(&cfg->target);
+    cli_redis_init(&cfg->redis);
     cfg->ttl_s = 86400;
     cfg->batch = DEFAULT_BATCH;
-    char err[256], *end;
-    int64_t ms;
     int c;
-    while ((c = getopt_long(argc, argv, "u:s:t:r:b:qh", options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "u:s:t:r:b:qh", options, &cfg->metrics_path)) != -1) {
         switch (c) {
         case 'u':
-            if (redis_target_parse_url(optarg, &cfg->target, err, sizeof err) != 0)
-                diag_fatal(EX_USAGE, "%s", err);
-            break;
         case 's':
-            if (redis_target_set_socket(&cfg->target, optarg) != 0)
-                diag_fatal(EX_USAGE, "bad socket path '%s'", optarg);
+        case 'r':
+            cli_redis_option(&cfg->redis, c, optarg);
             break;
         case 't':
-            if (duration_parse(optarg, &ms) != 0)
-                diag_fatal(EX_USAGE, "bad --ttl '%s' (a duration such as 86400, 24h)", optarg);
-            cfg->ttl_s = (ms + 999) / 1000;
-            break;
-        case 'r':
-            if (cfg->n_ranks == MAX_RANKS)
-                diag_fatal(EX_USAGE, "at most %d --rank metrics", MAX_RANKS);
-            if (optarg[0] == '\0' || strlen(optarg) >= WINDOW_RESULT_NAME_MAX ||
-                strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
-                    strlen(optarg))
-                diag_fatal(EX_USAGE, "bad --rank '%s' (a metric name: letters, digits, _)", optarg);
-            cfg->ranks[cfg->n_ranks++] = optarg;
+            cfg->ttl_s = (cli_duration_ms("--ttl", optarg) + 999) / 1000;
             break;
         case 'b':
-            errno = 0;
-            cfg->batch = strtoul(optarg, &end, 10);
-            if (errno || *end || optarg[0] == '-' || cfg->batch < 1 || cfg->batch > MAX_BATCH)
-                diag_fatal(EX_USAGE, "bad --batch '%s' (1 to %d)", optarg, MAX_BATCH);
+            cfg->batch = cli_count("--batch", optarg, 1, MAX_BATCH);
             break;
         case OPT_DLQ:
             cfg->dlq_path = optarg;
@@ -152,30 +130,16 @@ static void parse_args(int argc, char **argv, struct config *cfg)
             cfg->checkpoint_path = optarg;
             break;
         case OPT_GIVE_UP:
-            if (duration_parse(optarg, &cfg->give_up_ms) != 0)
-                diag_fatal(EX_USAGE, "bad --give-up-after '%s' (a duration such as 30s)", optarg);
+            cfg->give_up_ms = cli_duration_ms("--give-up-after", optarg);
             break;
         case OPT_RETRY_LIMIT:
-            errno = 0;
-            cfg->retry_limit = strtoul(optarg, &end, 10);
-            if (errno || *end || optarg[0] == '-' || optarg[0] == '\0')
-                diag_fatal(EX_USAGE, "bad --retry-limit '%s'", optarg);
+            cfg->retry_limit = cli_count("--retry-limit", optarg, 0, UINT64_MAX);
             break;
-        default:
-            if (cli_common_option(c, optarg, usage, &cfg->metrics_path)) break;
-            usage(stderr);
-            exit(EX_USAGE);
         }
     }
-    if (argc - optind > 1) {
-        usage(stderr);
-        exit(EX_USAGE);
-    }
+    if (argc - optind > 1) cli_usage_error("unexpected argument '%s'", argv[optind + 1]);
     cfg->input_path = optind < argc ? argv[optind] : NULL;
-    if (cfg->n_ranks == 0) {
-        cfg->ranks[cfg->n_ranks++] = "tripCount";
-        cfg->ranks[cfg->n_ranks++] = "avgFare";
-    }
+    cli_redis_finish(&cfg->redis);
 }
 
 static void register_counters(struct sink *s)
@@ -262,7 +226,7 @@ static void batch_done(struct sink *s, redis_batch *b)
 static int write_with_retry(struct sink *s, redis_batch *b, const char *first_err)
 {
     char where[300], err[512];
-    redis_target_describe(&s->cfg->target, where, sizeof where);
+    redis_target_describe(&s->cfg->redis.target, where, sizeof where);
     snprintf(err, sizeof err, "%s", first_err);
     int64_t outage_start = monotonic_ms();
     diag_warn("Redis at %s unavailable (%s); holding input back and retrying", where, err);
@@ -284,7 +248,7 @@ static int write_with_retry(struct sink *s, redis_batch *b, const char *first_er
         metrics_tick(s->metrics);
         pause_ms(redis_backoff_ms(attempt));
         ++*s->n.retries;
-        s->redis = redis_store_connect(&s->cfg->target, REDIS_TIMEOUT_MS, err, sizeof err);
+        s->redis = redis_store_connect(&s->cfg->redis.target, REDIS_TIMEOUT_MS, err, sizeof err);
         if (s->redis && redis_batch_exec(s->redis, b, err, sizeof err) == 0) break;
     }
     diag_warn("Redis at %s is back after %.1f s; nothing lost", where,
@@ -318,7 +282,7 @@ static int send_batch(struct sink *s)
     s->inflight = b;
     char err[512] = "not connected";
     if (s->redis == NULL)
-        s->redis = redis_store_connect(&s->cfg->target, REDIS_TIMEOUT_MS, err, sizeof err);
+        s->redis = redis_store_connect(&s->cfg->redis.target, REDIS_TIMEOUT_MS, err, sizeof err);
     if (s->redis && redis_batch_send(s->redis, b, &s->inflight_replies, err, sizeof err) == 0)
         return 0;
     s->inflight_replies = 0;
@@ -434,7 +398,7 @@ static int run(struct sink *s, line_reader *reader)
 
 int main(int argc, char **argv)
 {
-    diag_init("sp-redis-sink");
+    cli_init("sp-redis-sink", &usage);
     struct config cfg = {0};
     parse_args(argc, argv, &cfg);
     diag_install_signals();
@@ -448,8 +412,8 @@ int main(int argc, char **argv)
         diag_fatal(EX_IOERR, "cannot open --dlq %s: %s", cfg.dlq_path, strerror(errno));
 
     struct sink s = {.cfg = &cfg};
-    s.batch = redis_batch_new(cfg.ttl_s, cfg.ranks, cfg.n_ranks);
-    s.inflight = redis_batch_new(cfg.ttl_s, cfg.ranks, cfg.n_ranks);
+    s.batch = redis_batch_new(cfg.ttl_s, cfg.redis.ranks, cfg.redis.n_ranks);
+    s.inflight = redis_batch_new(cfg.ttl_s, cfg.redis.ranks, cfg.redis.n_ranks);
     s.dlq = out_new(dlq_fd);
     s.metrics = metrics_new("sp-redis-sink", cfg.metrics_path);
     register_counters(&s);

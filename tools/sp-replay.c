@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "dlq.h"
+#include "clock.h"
 #include "line_io.h"
 #include "loss.h"
 #include "metrics.h"
@@ -23,26 +24,28 @@
 /* The progress line is rewritten at most this often. */
 #define PROGRESS_INTERVAL_MS 250
 
-static void usage(FILE *to)
-{
-    fprintf(to,
-            "usage: sp-replay [options] [FILE.csv ...]\n"
-            "Replay CSV trip records (StreamPulse v1, NYC TLC, or any CSV with --time-field)\n"
-            "as NDJSON trip events on stdout; FILE - or none reads stdin.\n"
-            "\n"
-            "  --speed SPEED       1 real time, N N times faster, max no waiting (default max)\n"
-            "  --rate EPS          send at most EPS rows per second\n"
-            "  --sort              read everything first, replay in event-time order\n"
-            "  --skip N            do not send the first N rows\n"
-            "  --limit N           stop after sending N rows\n"
-            "  --loop              at the end, replay again with later times and new trip ids\n"
-            "  --time-field NAME   the event-time column of a CSV of any other layout\n"
-            "  --dlq PATH          append dead-letter records to PATH (default stderr)\n"
-            "  --metrics-file PATH write Prometheus textfile metrics to PATH\n"
-            "  -q, --quiet         no diagnostics\n"
-            "  -h, --help          this help\n"
-            "      --version       print the version\n");
-}
+static const struct cli_usage usage = {
+    .synopsis =
+        "usage: sp-replay [-q] [--speed speed] [--rate eps] [--sort] [--skip n] [--limit n]\n"
+        "                 [--loop] [--time-field name] [--dlq path] [--metrics-file path]\n"
+        "                 [file ...]\n"
+        "       sp-replay -h | --help | --version\n",
+    .options = "Replay CSV trip records (StreamPulse v1, NYC TLC, or any CSV with --time-field)\n"
+               "as NDJSON trip events on stdout; FILE - or none reads stdin.\n"
+               "\n"
+               "  --speed SPEED       1 real time, N N times faster, max no waiting (default max)\n"
+               "  --rate EPS          send at most EPS rows per second\n"
+               "  --sort              read everything first, replay in event-time order\n"
+               "  --skip N            do not send the first N rows\n"
+               "  --limit N           stop after sending N rows\n"
+               "  --loop              at the end, replay again with later times and new trip ids\n"
+               "  --time-field NAME   the event-time column of a CSV of any other layout\n"
+               "  --dlq PATH          append dead-letter records to PATH (default stderr)\n"
+               "  --metrics-file PATH write Prometheus textfile metrics to PATH\n"
+               "  -q, --quiet         no diagnostics\n"
+               "  -h, --help          this help\n"
+               "      --version       print the version\n",
+};
 
 struct options {
     double speed;
@@ -59,7 +62,7 @@ struct options {
 };
 
 enum {
-    OPT_SPEED = 256,
+    OPT_SPEED = CLI_OPT_PROGRAM,
     OPT_RATE,
     OPT_SORT,
     OPT_SKIP,
@@ -68,16 +71,6 @@ enum {
     OPT_TIME_FIELD,
     OPT_DLQ
 };
-
-static uint64_t parse_count(const char *name, const char *s)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || *s == '-')
-        diag_fatal(EX_USAGE, "%s: not a row count: %s", name, s);
-    return v;
-}
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -95,29 +88,27 @@ static void parse_options(int argc, char **argv, struct options *o)
     };
     *o = (struct options){.limit = UINT64_MAX};
     int c;
-    /* getopt's own messages would start with the full path in argv[0]. */
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "qh", longopts, &o->metrics_path)) != -1) {
         switch (c) {
         case OPT_SPEED:
             if (replay_parse_speed(optarg, &o->speed) < 0)
-                diag_fatal(EX_USAGE, "--speed: want max or a number above 0, not %s", optarg);
+                cli_usage_error("--speed %s: want max or a number above 0", optarg);
             break;
         case OPT_RATE: {
             char *end;
             o->rate = strtod(optarg, &end);
             if (end == optarg || *end || !(o->rate > 0) || o->rate > 1e12)
-                diag_fatal(EX_USAGE, "--rate: want rows per second above 0, not %s", optarg);
+                cli_usage_error("--rate %s: want rows per second above 0", optarg);
             break;
         }
         case OPT_SORT:
             o->sort = true;
             break;
         case OPT_SKIP:
-            o->skip = parse_count("--skip", optarg);
+            o->skip = cli_count("--skip", optarg, 0, UINT64_MAX);
             break;
         case OPT_LIMIT:
-            o->limit = parse_count("--limit", optarg);
+            o->limit = cli_count("--limit", optarg, 0, UINT64_MAX);
             break;
         case OPT_LOOP:
             o->loop = true;
@@ -128,12 +119,6 @@ static void parse_options(int argc, char **argv, struct options *o)
         case OPT_DLQ:
             o->dlq_path = optarg;
             break;
-        case ':':
-            diag_fatal(EX_USAGE, "%s needs a value (see --help)", argv[optind - 1]);
-        default:
-            if (cli_common_option(c, optarg, usage, &o->metrics_path)) break;
-            if (optopt) diag_fatal(EX_USAGE, "unknown option -%c (see --help)", optopt);
-            diag_fatal(EX_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }
     }
     o->inputs = argv + optind;
@@ -381,7 +366,7 @@ static int open_dlq(const char *path)
 
 int main(int argc, char **argv)
 {
-    diag_init("sp-replay");
+    cli_init("sp-replay", &usage);
     struct options opt;
     parse_options(argc, argv, &opt);
 
@@ -391,7 +376,7 @@ int main(int argc, char **argv)
     if (replay_input_prepare(r.in, &bad) < 0)
         diag_fatal(EX_NOINPUT, "%s: %s", bad, strerror(errno));
     if (opt.loop && !opt.sort && !replay_input_rewindable(r.in))
-        diag_fatal(EX_USAGE, "--loop reads the input again: give a file, or add --sort");
+        cli_usage_error("--loop reads the input again: give a file, or add --sort");
     replay_input_progress(r.in, &r.done, &r.total);
 
     diag_install_signals();

@@ -23,15 +23,16 @@
 #include "diag.h"
 #include "http_metrics.h"
 #include "kafka.h"
-#include "line_io.h"
+#include "clock.h"
 #include "metrics.h"
 #include "redis_store.h"
 
-#define MAX_RANKS 16
 #define REDIS_TIMEOUT_MS 1000
 #define KAFKA_TIMEOUT_MS 1000
 #define DEFAULT_MAX_CONNECTIONS 1024
 #define DEFAULT_TIMEOUT_S 30
+#define LISTEN_BACKLOG 1024
+#define MAX_TIMEOUT_S 86400
 /* Per-connection memory: room for a request a little past API_TARGET_MAX,
  * so an over-long target still reaches the API and gets its JSON 414; a
  * request over this size gets libmicrohttpd's own (HTML) 414 or 431. Kept
@@ -42,22 +43,22 @@
 
 struct config {
     const char *listen;
-    struct redis_target target;
+    struct cli_redis redis;
     unsigned threads;
     unsigned max_connections;
     unsigned timeout_s;
-    const char *ranks[MAX_RANKS];
-    size_t n_ranks;
     const char *metrics_dir;
     const char *metrics_path;
     const char *kafka_brokers;
     const char *title;
 };
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: sp-serve [options]\n"
-               "Serve the window results in Redis over HTTP (the StreamPulse v1 API).\n"
+static const struct cli_usage usage = {
+    .synopsis = "usage: sp-serve [-q] [-l address:port] [-u url | -s path] [-T n] [-r metric]\n"
+                "                [--max-connections n] [--timeout duration] [--metrics-dir dir]\n"
+                "                [--kafka brokers] [--title text] [--metrics-file path]\n"
+                "       sp-serve -h | --help | --version\n",
+    .options = "Serve the window results in Redis over HTTP (the StreamPulse v1 API).\n"
                "\n"
                "  -l, --listen ADDR:PORT   listen address (default 127.0.0.1:8000)\n"
                "  -u, --url URL            redis://[:password@]host[:port][/db] (default\n"
@@ -69,37 +70,34 @@ static void usage(FILE *f)
                "      --max-connections N  connections served at once (default 1024); up to N\n"
                "                           more get 503 (or /health) and are closed, and any\n"
                "                           beyond that are closed at once\n"
-               "      --timeout S          close a connection idle for S seconds (default 30)\n"
+               "      --timeout D          close a connection idle for D (default 30s; whole\n"
+               "                           seconds, from 1s to 1d)\n"
                "      --metrics-dir DIR    append DIR/*.prom to GET /metrics\n"
                "      --kafka BROKERS      report Kafka in /health (asks for metadata only)\n"
                "      --title TEXT         what the data is, shown on the live page (GET /)\n"
                "      --metrics-file PATH  write the request metrics to PATH every few seconds\n"
                "  -q, --quiet              no diagnostics\n"
                "  -h, --help               this help\n"
-               "      --version            print the version\n");
-}
+               "      --version            print the version\n",
+};
 
-enum { OPT_MAX_CONN = 256, OPT_TIMEOUT, OPT_METRICS_DIR, OPT_KAFKA, OPT_TITLE };
+enum { OPT_MAX_CONN = CLI_OPT_PROGRAM, OPT_TIMEOUT, OPT_METRICS_DIR, OPT_KAFKA, OPT_TITLE };
 
-/* A positive integer option of at most max, or exit 64. */
-static unsigned parse_count(const char *name, const char *s, unsigned long max)
+/* --timeout in whole seconds (rounded up), as libmicrohttpd takes it. */
+static unsigned timeout_seconds(const char *value)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || s[0] == '-' || s[0] == '\0' || v < 1 || v > max)
-        diag_fatal(EX_USAGE, "bad --%s '%s' (1 to %lu)", name, s, max);
-    return (unsigned)v;
+    int64_t ms = cli_duration_ms("--timeout", value);
+    if (ms < 1 || ms > (int64_t)MAX_TIMEOUT_S * 1000)
+        cli_usage_error("--timeout %s: from 1s to 1d", value);
+    return (unsigned)((ms + 999) / 1000);
 }
 
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
     static const struct option options[] = {
         {"listen", required_argument, NULL, 'l'},
-        {"url", required_argument, NULL, 'u'},
-        {"socket", required_argument, NULL, 's'},
+        CLI_REDIS_OPTIONS,
         {"threads", required_argument, NULL, 'T'},
-        {"rank", required_argument, NULL, 'r'},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"metrics-dir", required_argument, NULL, OPT_METRICS_DIR},
@@ -109,41 +107,32 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         {NULL, 0, NULL, 0},
     };
     cfg->listen = "127.0.0.1:8000";
-    redis_target_default(&cfg->target);
+    cli_redis_init(&cfg->redis);
     /* Workers spend most of a request waiting for Redis, so a few per CPU
      * keep both busy (8 on two cores: 37k requests/s against 27k with 2). */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = cpus > 0 ? (unsigned)(cpus < 16 ? cpus * 4 : 64) : 8;
     cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
     cfg->timeout_s = DEFAULT_TIMEOUT_S;
-    char err[256];
     int c;
-    while ((c = getopt_long(argc, argv, "l:u:s:T:r:qh", options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "l:u:s:T:r:qh", options, &cfg->metrics_path)) != -1) {
         switch (c) {
         case 'l':
             cfg->listen = optarg;
             break;
         case 'u':
-            if (redis_target_parse_url(optarg, &cfg->target, err, sizeof err) != 0)
-                diag_fatal(EX_USAGE, "%s", err);
-            break;
         case 's':
-            if (redis_target_set_socket(&cfg->target, optarg) != 0)
-                diag_fatal(EX_USAGE, "bad socket path '%s'", optarg);
+        case 'r':
+            cli_redis_option(&cfg->redis, c, optarg);
             break;
         case 'T':
-            cfg->threads = parse_count("threads", optarg, 256);
-            break;
-        case 'r':
-            if (cfg->n_ranks == MAX_RANKS)
-                diag_fatal(EX_USAGE, "at most %d --rank metrics", MAX_RANKS);
-            cfg->ranks[cfg->n_ranks++] = optarg;
+            cfg->threads = (unsigned)cli_count("--threads", optarg, 1, 256);
             break;
         case OPT_MAX_CONN:
-            cfg->max_connections = parse_count("max-connections", optarg, 65536);
+            cfg->max_connections = (unsigned)cli_count("--max-connections", optarg, 1, 65536);
             break;
         case OPT_TIMEOUT:
-            cfg->timeout_s = parse_count("timeout", optarg, 86400);
+            cfg->timeout_s = timeout_seconds(optarg);
             break;
         case OPT_METRICS_DIR:
             cfg->metrics_dir = optarg;
@@ -154,30 +143,25 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         case OPT_TITLE:
             cfg->title = optarg;
             break;
-        default:
-            if (cli_common_option(c, optarg, usage, &cfg->metrics_path)) break;
-            usage(stderr);
-            exit(EX_USAGE);
         }
     }
-    if (optind < argc) {
-        usage(stderr);
-        exit(EX_USAGE);
-    }
-    if (cfg->n_ranks == 0) {
-        cfg->ranks[cfg->n_ranks++] = "tripCount";
-        cfg->ranks[cfg->n_ranks++] = "avgFare";
-    }
+    if (optind < argc) cli_usage_error("unexpected argument '%s'", argv[optind]);
+    cli_redis_finish(&cfg->redis);
 }
 
-/* "host:port" or "[v6]:port" into a socket address, or exit 64. */
+/* "host:port" or "[v6]:port", port 0 (any free one) to 65535, into a
+ * socket address, or bad usage. */
 static struct addrinfo *resolve_listen(const char *listen)
 {
     char host[256];
     const char *colon = strrchr(listen, ':');
     size_t hostlen = colon ? (size_t)(colon - listen) : 0;
-    if (colon == NULL || hostlen >= sizeof host || colon[1] == '\0')
-        diag_fatal(EX_USAGE, "bad --listen '%s' (want HOST:PORT)", listen);
+    if (colon == NULL || hostlen >= sizeof host)
+        cli_usage_error("--listen %s: want HOST:PORT", listen);
+    /* getaddrinfo takes any number and keeps its low 16 bits: 99999 would
+     * listen on 34463. */
+    const char *port = colon + 1;
+    cli_count("--listen port", port, 0, 65535);
     const char *h = listen;
     if (hostlen >= 2 && listen[0] == '[' && listen[hostlen - 1] == ']') {
         h++;
@@ -187,9 +171,35 @@ static struct addrinfo *resolve_listen(const char *listen)
     host[hostlen] = '\0';
     struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai;
-    int rc = getaddrinfo(hostlen ? host : NULL, colon + 1, &hints, &ai);
-    if (rc != 0) diag_fatal(EX_USAGE, "bad --listen '%s': %s", listen, gai_strerror(rc));
+    int rc = getaddrinfo(hostlen ? host : NULL, port, &hints, &ai);
+    if (rc != 0) cli_usage_error("--listen %s: %s", listen, gai_strerror(rc));
     return ai;
+}
+
+/* A socket listening on ai, as libmicrohttpd would open it, or exit 69 with
+ * the system's reason ("Address already in use"), which libmicrohttpd keeps
+ * to itself. */
+static int listen_on(const struct addrinfo *ai, const char *address)
+{
+    int one = 1;
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0)
+        diag_fatal(EX_UNAVAILABLE, "cannot listen on %s: %s", address, strerror(errno));
+    return fd;
+}
+
+/* The port fd listens on: the one asked for, or the free one port 0 found. */
+static unsigned bound_port(int fd)
+{
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    if (getsockname(fd, (struct sockaddr *)&addr, &len) != 0) return 0;
+    if (addr.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&addr)->sin_port);
 }
 
 /* ---- Kafka health ---- */
@@ -211,7 +221,7 @@ static rd_kafka_t *kafka_open(const char *brokers)
     char err[512];
     rd_kafka_conf_t *conf = kafka_conf_new();
     if (kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err) != 0)
-        diag_fatal(EX_USAGE, "bad --kafka '%s': %s", brokers, err);
+        cli_usage_error("--kafka %s: %s", brokers, err);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (rk == NULL) diag_fatal(EX_UNAVAILABLE, "cannot create a Kafka client: %s", err);
     return rk;
@@ -383,7 +393,7 @@ static void write_metrics_file(const http_metrics *hm, const char *path)
 
 int main(int argc, char **argv)
 {
-    diag_init("sp-serve");
+    cli_init("sp-serve", &usage);
     struct config cfg = {0};
     parse_args(argc, argv, &cfg);
     diag_install_signals();
@@ -392,10 +402,10 @@ int main(int argc, char **argv)
     http_metrics *hm = http_metrics_new(api_route_names, API_ROUTE_COUNT);
     rd_kafka_t *kafka = cfg.kafka_brokers ? kafka_open(cfg.kafka_brokers) : NULL;
     struct api_config api = {
-        .redis = &cfg.target,
+        .redis = &cfg.redis.target,
         .redis_timeout_ms = REDIS_TIMEOUT_MS,
-        .rank_metrics = cfg.ranks,
-        .n_rank_metrics = cfg.n_ranks,
+        .rank_metrics = cfg.redis.ranks,
+        .n_rank_metrics = cfg.redis.n_ranks,
         .metrics = hm,
         .metrics_dir = cfg.metrics_dir,
         .kafka_status = kafka ? kafka_status : NULL,
@@ -407,19 +417,17 @@ int main(int argc, char **argv)
 
     struct connection_limits limits;
     connection_limits_init(&limits, cfg.max_connections, cfg.threads);
+    int listen_fd = listen_on(addr, cfg.listen);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
-    if (addr->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_Daemon *daemon = MHD_start_daemon(
-        flags, 0, accept_connection, &limits, on_request, &api, MHD_OPTION_SOCK_ADDR, addr->ai_addr,
+        flags, 0, accept_connection, &limits, on_request, &api, MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
         limits.accepted + cfg.threads, MHD_OPTION_NOTIFY_CONNECTION, count_connection, &limits,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-        MHD_OPTION_URI_LOG_CALLBACK, remember_target, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-        request_done, NULL, MHD_OPTION_END);
-    if (daemon == NULL) diag_fatal(EX_UNAVAILABLE, "cannot listen on %s", cfg.listen);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-    diag_warn("listening on %s (port %u), %u threads", cfg.listen, info ? info->port : 0,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, remember_target, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_END);
+    if (daemon == NULL) diag_fatal(EX_UNAVAILABLE, "cannot serve on %s", cfg.listen);
+    diag_warn("listening on %s (port %u), %u threads", cfg.listen, bound_port(listen_fd),
               cfg.threads);
 
     int64_t next_write = monotonic_ms();

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "diag.h"
 #include "dlq.h"
 #include "line_io.h"
@@ -48,32 +49,30 @@ struct run {
     uint64_t *dlq_total[DLQ_ERROR_COUNT];
 };
 
-static void usage(FILE *out)
-{
-    fputs("usage: sp-validate [-q] [-s SCHEMA] [-d DLQ] [--metrics-file PATH] [FILE...]\n"
-          "       sp-validate --print-default-schema\n"
-          "\n"
-          "Check each NDJSON line of the FILEs (or stdin; '-' is stdin) against a JSON\n"
-          "schema. Valid lines go to stdout unchanged; every other line becomes one\n"
-          "dead-letter record (JSON_PARSE_ERROR, SCHEMA_VIOLATION or LINE_TOO_LONG)\n"
-          "naming the field and the reason. Kafka control lines (_kafka_assignment,\n"
-          "_kafka_restore, _kafka_revoke) pass through.\n"
-          "\n"
-          "  -s, --schema FILE         the schema (default: the StreamPulse v1 TripEvent)\n"
-          "  -d, --dlq PATH            append dead-letter records to PATH, a file or a\n"
-          "                            FIFO (default: stderr)\n"
-          "      --metrics-file PATH   write Prometheus counters to PATH (textfile format)\n"
-          "      --print-default-schema\n"
-          "                            print the built-in schema and exit\n"
-          "  -q, --quiet               no diagnostics on stderr\n"
-          "  -h, --help                print this help\n"
-          "      --version             print the version\n",
-          out);
-}
+static const struct cli_usage usage = {
+    .synopsis = "usage: sp-validate [-q] [-s schema] [-d dlq] [--metrics-file path] [file ...]\n"
+                "       sp-validate --print-default-schema\n"
+                "       sp-validate -h | --help | --version\n",
+    .options = "Check each NDJSON line of the FILEs (or stdin; '-' is stdin) against a JSON\n"
+               "schema. Valid lines go to stdout unchanged; every other line becomes one\n"
+               "dead-letter record (JSON_PARSE_ERROR, SCHEMA_VIOLATION or LINE_TOO_LONG)\n"
+               "naming the field and the reason. Kafka control lines (_kafka_assignment,\n"
+               "_kafka_restore, _kafka_revoke) pass through.\n"
+               "\n"
+               "  -s, --schema FILE         the schema (default: the StreamPulse v1 TripEvent)\n"
+               "  -d, --dlq PATH            append dead-letter records to PATH, a file or a\n"
+               "                            FIFO (default: stderr)\n"
+               "      --metrics-file PATH   write Prometheus counters to PATH (textfile format)\n"
+               "      --print-default-schema\n"
+               "                            print the built-in schema and exit\n"
+               "  -q, --quiet               no diagnostics on stderr\n"
+               "  -h, --help                print this help\n"
+               "      --version             print the version\n",
+};
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_PRINT_SCHEMA = 256 };
+    enum { OPT_PRINT_SCHEMA = CLI_OPT_PROGRAM };
     static const struct option longopts[] = {
         {"schema", required_argument, NULL, 's'},
         {"dlq", required_argument, NULL, 'd'},
@@ -82,7 +81,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "s:d:qh", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "s:d:qh", longopts, &opt->metrics_file)) != -1) {
         switch (c) {
         case 's':
             opt->schema_file = optarg;
@@ -93,10 +92,6 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case OPT_PRINT_SCHEMA:
             fputs(schema_default_text(), stdout);
             exit(EX_OK);
-        default:
-            if (cli_common_option(c, optarg, usage, &opt->metrics_file)) break;
-            usage(stderr);
-            exit(EX_USAGE);
         }
     }
     opt->inputs = argv + optind;
@@ -240,7 +235,7 @@ static void register_metrics(struct run *r)
 
 int main(int argc, char **argv)
 {
-    diag_init("sp-validate");
+    cli_init("sp-validate", &usage);
     struct options opt = {0};
     parse_options(argc, argv, &opt);
     diag_install_signals();

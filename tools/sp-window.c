@@ -14,15 +14,20 @@
 #include "aggregate.h"
 #include "cli.h"
 #include "diag.h"
-#include "event_time.h"
 #include "window.h"
 #include "window_result.h"
 #include "window_run.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: sp-window [options] [FILE...]\n"
-               "Event-time windows per key over trip events (NDJSON; stdin without FILE).\n"
+static const struct cli_usage usage = {
+    .synopsis =
+        "usage: sp-window [-q] [-k field] [-t field] [-s duration] [--slide duration]\n"
+        "                 [-a name=func[:field]] [--max-delay duration]\n"
+        "                 [--allowed-lateness duration] [--max-future duration]\n"
+        "                 [--idle-timeout duration] [--emit-every duration] [--late path]\n"
+        "                 [--dlq path] [--checkpoint path] [--checkpoint-interval duration]\n"
+        "                 [--barriers] [--metrics-file path] [file ...]\n"
+        "       sp-window -h | --help | --version\n",
+    .options = "Event-time windows per key over trip events (NDJSON; stdin without FILE).\n"
                "  -k, --key FIELD             key field (region_id)\n"
                "  -t, --time FIELD            event time field (event_time)\n"
                "  -s, --size D                window size (60s)\n"
@@ -46,11 +51,11 @@ static void usage(FILE *f)
                "  -q, --quiet                 no diagnostics\n"
                "  -h, --help                  this help\n"
                "      --version               print the version\n"
-               "Durations: 100ms, 30s, 5m, 1h, 1d (a bare number is seconds).\n");
-}
+               "Durations: 100ms, 30s, 5m, 1h, 1d (a bare number is seconds).\n",
+};
 
 enum {
-    OPT_SLIDE = 256,
+    OPT_SLIDE = CLI_OPT_PROGRAM,
     OPT_MAX_DELAY,
     OPT_LATENESS,
     OPT_MAX_FUTURE,
@@ -62,14 +67,6 @@ enum {
     OPT_BARRIERS,
     OPT_CHECKPOINT_INTERVAL
 };
-
-static int64_t duration_option(const char *name, const char *value)
-{
-    int64_t ms;
-    if (duration_parse(value, &ms) != 0)
-        diag_fatal(EX_USAGE, "--%s %s: not a duration (like 100ms, 30s, 5m)", name, value);
-    return ms;
-}
 
 static void parse_options(int argc, char **argv, struct window_run_options *o)
 {
@@ -104,7 +101,7 @@ static void parse_options(int argc, char **argv, struct window_run_options *o)
     cfg->idle_timeout_ms = 10000;
     agg_spec_init(&o->spec);
     int c;
-    while ((c = getopt_long(argc, argv, "k:t:s:a:qh", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "k:t:s:a:qh", longopts, &o->metrics_path)) != -1) {
         switch (c) {
         case 'k':
             o->key_field = optarg;
@@ -113,30 +110,29 @@ static void parse_options(int argc, char **argv, struct window_run_options *o)
             o->time_field = optarg;
             break;
         case 's':
-            cfg->size_ms = duration_option("size", optarg);
+            cfg->size_ms = cli_duration_ms("--size", optarg);
             break;
         case OPT_SLIDE:
-            slide = duration_option("slide", optarg);
+            slide = cli_duration_ms("--slide", optarg);
             break;
         case 'a':
-            if (agg_spec_add(&o->spec, optarg, err, sizeof err) != 0)
-                diag_fatal(EX_USAGE, "%s", err);
+            if (agg_spec_add(&o->spec, optarg, err, sizeof err) != 0) cli_usage_error("%s", err);
             break;
         case OPT_MAX_DELAY:
-            cfg->max_delay_ms = duration_option("max-delay", optarg);
+            cfg->max_delay_ms = cli_duration_ms("--max-delay", optarg);
             break;
         case OPT_LATENESS:
-            cfg->allowed_lateness_ms = duration_option("allowed-lateness", optarg);
+            cfg->allowed_lateness_ms = cli_duration_ms("--allowed-lateness", optarg);
             break;
         case OPT_MAX_FUTURE:
-            cfg->max_future_ms = duration_option("max-future", optarg);
+            cfg->max_future_ms = cli_duration_ms("--max-future", optarg);
             break;
         case OPT_IDLE:
-            cfg->idle_timeout_ms = duration_option("idle-timeout", optarg);
+            cfg->idle_timeout_ms = cli_duration_ms("--idle-timeout", optarg);
             break;
         case OPT_EMIT_EVERY:
-            o->emit_every_ms = duration_option("emit-every", optarg);
-            if (o->emit_every_ms <= 0) diag_fatal(EX_USAGE, "--emit-every must be positive");
+            o->emit_every_ms = cli_duration_ms("--emit-every", optarg);
+            if (o->emit_every_ms <= 0) cli_usage_error("--emit-every must be positive");
             break;
         case OPT_LATE:
             o->late_path = optarg;
@@ -148,19 +144,14 @@ static void parse_options(int argc, char **argv, struct window_run_options *o)
             o->checkpoint_path = optarg;
             break;
         case OPT_CHECKPOINT_INTERVAL:
-            o->checkpoint_interval_ms = duration_option("checkpoint-interval", optarg);
+            o->checkpoint_interval_ms = cli_duration_ms("--checkpoint-interval", optarg);
             break;
         case OPT_BARRIERS:
             o->barriers = true;
             break;
-        default:
-            if (cli_common_option(c, optarg, usage, &o->metrics_path)) break;
-            usage(stderr);
-            exit(EX_USAGE);
         }
     }
-    if (o->barriers && o->checkpoint_path == NULL)
-        diag_fatal(EX_USAGE, "--barriers needs --checkpoint");
+    if (o->barriers && o->checkpoint_path == NULL) cli_usage_error("--barriers needs --checkpoint");
     if (o->spec.n_metrics == 0) agg_spec_default(&o->spec);
     cfg->slide_ms = slide ? slide : cfg->size_ms;
     cfg->track_changes = o->emit_every_ms > 0;
@@ -168,9 +159,9 @@ static void parse_options(int argc, char **argv, struct window_run_options *o)
     camel_case(o->key_field, cfg->key_name, sizeof cfg->key_name);
     for (size_t i = 0; i < o->spec.n_metrics; i++)
         if (strcmp(o->spec.metrics[i].name, cfg->key_name) == 0)
-            diag_fatal(EX_USAGE, "--agg %s: the result's key is called that", cfg->key_name);
+            cli_usage_error("--agg %s: the result's key is called that", cfg->key_name);
     const char *problem = window_config_check(cfg);
-    if (problem != NULL) diag_fatal(EX_USAGE, "%s", problem);
+    if (problem != NULL) cli_usage_error("%s", problem);
 }
 
 static void check_inputs_exist(int argc, char **argv)
@@ -183,7 +174,7 @@ static void check_inputs_exist(int argc, char **argv)
 int main(int argc, char **argv)
 {
     static struct window_run_options opt;
-    diag_init("sp-window");
+    cli_init("sp-window", &usage);
     parse_options(argc, argv, &opt);
     check_inputs_exist(argc - optind, argv + optind);
     diag_install_signals();

@@ -41,8 +41,19 @@ window_run() {
     sp-replay -q --speed max --rate 10000 $(fault_input) 2>/dev/null 3>&- |
         sp-validate -q 2>/dev/null 3>&- |
         sp-window --checkpoint "$1" --checkpoint-interval 200ms --late "$T/late" \
-            >>"$T/out" 2>>"$T/window.err" 3>&- &
+            --metrics-file "$T/window.prom" >>"$T/out" 2>>"$T/window.err" 3>&- &
     WINDOW_PID=$!
+}
+
+# rows_read: the records the running sp-window has read, by its metrics file
+# (rewritten every 2 s; 0 before the first).
+rows_read() {
+    sed -n 's/^sp_events_in_total{tool="sp-window"} //p' "$T/window.prom" 2>/dev/null | grep . || echo 0
+}
+
+# disk_full_said: sp-window has reported a checkpoint it could not write.
+disk_full_said() {
+    grep -q "sp-window: .*window.ckpt: No space left on device" "$T/window.err"
 }
 
 # window_wait: until the sp-window of window_run has ended, its status.
@@ -61,17 +72,6 @@ records() {
 fill_disk() {
     dd if=/dev/zero of="$DISK/filler" bs=4k 2>/dev/null || true
     [ "$(df --output=avail -k "$DISK" | tail -n 1 | tr -d ' ')" -eq 0 ]
-}
-
-# wait_for CONDITION: until the shell condition holds (10 s at most).
-wait_for() {
-    local i
-    for i in $(seq 200); do
-        eval "$1" && return 0
-        sleep 0.05
-    done
-    echo "timed out waiting for: $1" >&2
-    return 1
 }
 
 # same_results: the final results written (the last one of each window,
@@ -97,15 +97,17 @@ same_results() {
     window_run "$ckpt"
     wait_for "[ -s '$ckpt' ]"
     fill_disk
-    # a checkpoint that was being written when the disk filled up may land
-    # in full: take the one in place a moment later
-    sleep 0.5
+    # Once a write has failed, no checkpoint is in flight (sp-window writes
+    # them one at a time): the one in place stays.
+    wait_for disk_full_said
     before=$(records "$ckpt")
     cp "$ckpt" "$T/old.ckpt"
-    sleep 1
-    # still the old checkpoint, whole, and sp-window says why
+    # 5000 more rows read (at 10,000 a second): intervals of 200 ms passed
+    local read
+    read=$(rows_read)
+    wait_for "[ \$(rows_read) -ge $((read + 5000)) ]"
+    # still the old checkpoint, whole
     cmp "$ckpt" "$T/old.ckpt"
-    grep -q "sp-window: .*window.ckpt: No space left on device" "$T/window.err"
     kill -0 "$WINDOW_PID"
     rm "$DISK/filler"
     wait_for "[ \"\$(records '$ckpt')\" -gt $before ]"
@@ -125,7 +127,7 @@ same_results() {
     window_run "$ckpt"
     wait_for "[ -s '$ckpt' ]"
     fill_disk
-    sleep 0.5
+    wait_for disk_full_said
     before=$(records "$ckpt")
     kill -0 "$WINDOW_PID"
     kill -9 "$WINDOW_PID"

@@ -102,13 +102,8 @@ pipeline_start() {
 }
 
 pipeline_wait() {
-    local limit=${1:-180} i status=0
-    for i in $(seq $((limit * 10))); do
-        kill -0 "$PIPE_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$PIPE_PID" 2>/dev/null; then
-        echo "the pipeline did not end within ${limit}s" >&2
+    local status=0
+    if ! wait_for "! kill -0 $PIPE_PID 2>/dev/null" "${1:-180}"; then
         kill -TERM "$PIPE_PID"
         wait "$PIPE_PID" || true
         return 1
@@ -127,17 +122,17 @@ descendants() {
 }
 
 stage_pid() {
-    local root=$1 name=$2 limit=${3:-30} i pid
-    for i in $(seq $((limit * 20))); do
-        for pid in $(descendants "$root"); do
-            if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]; then
-                echo "$pid"
-                return 0
-            fi
-        done
-        sleep 0.05
+    local root=$1 name=$2 found=
+    wait_for "found=\$(stage_below $root $name)" "${3:-30}" >&2 || return 1
+    echo "$found"
+}
+
+# stage_below ROOT NAME: the pid of a process named NAME below ROOT, if any.
+stage_below() {
+    local pid
+    for pid in $(descendants "$1"); do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && { echo "$pid"; return 0; }
     done
-    echo "no $name below $root after ${limit}s" >&2
     return 1
 }
 
@@ -267,22 +262,14 @@ kafka_pipeline_finish() {
     # A partition's last records that sp-validate sent to the DLQ never
     # reach sp-window, so the checkpoint reaches a partition's end only
     # with a valid record last: the sentinel.
-    for _ in $(seq 600); do
-        [ "$(checkpoint_offsets)" = "$ends" ] && break
-        sleep 0.1
-    done
-    if [ "$(checkpoint_offsets)" != "$ends" ]; then
-        echo "the checkpoint is at $(checkpoint_offsets) after 60 s, the topic ends at $ends" >&2
+    if ! wait_for "[ \"\$(checkpoint_offsets)\" = '$ends' ]" 60; then
+        echo "the stored states are at $(checkpoint_offsets), the topic ends at $ends" >&2
         return 1
     fi
     # and the DLQ producer (restarted a second after a kill) has had its
     # whole journal acknowledged
-    for _ in $(seq 600); do
-        [ "$(dlq_acked "$state")" = "$(stat -c %s "$state/dlq.ndjson")" ] && break
-        sleep 0.1
-    done
-    if [ "$(dlq_acked "$state")" != "$(stat -c %s "$state/dlq.ndjson")" ]; then
-        echo "the DLQ journal is acknowledged up to $(dlq_acked "$state") of $(stat -c %s "$state/dlq.ndjson") bytes after 60 s" >&2
+    if ! wait_for "[ \"\$(dlq_acked '$state')\" = \"\$(stat -c %s '$state/dlq.ndjson')\" ]" 60; then
+        echo "the DLQ journal is acknowledged up to $(dlq_acked "$state") of $(stat -c %s "$state/dlq.ndjson") bytes" >&2
         return 1
     fi
     kill -TERM "$PIPE_PID"

@@ -25,11 +25,12 @@ teardown() {
     kafka_mock_stop
 }
 
-# brokers_down_for SECONDS: every broker of the mock down, then up again.
+# brokers_down_for SECONDS: every broker of the mock down for that long (the
+# fault), then up again.
 brokers_down_for() {
-    kill -USR1 "$KAFKA_MOCK_PID"
+    kafka_mock_down
     sleep "$1"
-    kill -USR2 "$KAFKA_MOCK_PID"
+    kafka_mock_up
 }
 
 topic_values() {
@@ -65,7 +66,8 @@ windows() {
         sp-kcat-out -b "$KAFKA_BROKERS" -t events --key region_id \
             --metrics-file "$T/out.prom") 2>"$T/err" 3>&- &
     BG_PID=$!
-    sleep 0.8
+    # mid-way: some of the events on the topic
+    wait_for "[ \$(topic_values | wc -l) -gt 1000 ]"
     kill -0 "$BG_PID"
     brokers_down_for 2
     wait "$BG_PID"
@@ -104,7 +106,8 @@ windows() {
         -X queued.max.messages.kbytes=64 -X max.partition.fetch.bytes=8192 \
         2>"$T/err" | slow_reader >"$T/faulted") 3>&- &
     BG_PID=$!
-    sleep 0.8
+    # mid-way: some of the messages consumed
+    wait_for "[ \$(count_lines '$T/faulted') -gt 1000 ]"
     local before
     before=$(count_lines "$T/faulted")
     brokers_down_for 2

@@ -44,10 +44,7 @@ kill_stage_twice() {
         sleep "$delay"
         kill -9 "$pid"
         # the supervisor starts a new pipeline after its 1 s pause
-        for _ in $(seq 100); do
-            [ "$(stage_pid "$PIPE_PID" "$name" 2>/dev/null)" != "$pid" ] && break
-            sleep 0.05
-        done
+        wait_for "[ \"\$(stage_pid $PIPE_PID $name 2>/dev/null)\" != $pid ]"
     done
     pipeline_wait
     echo "# restarts: $(grep -c 'failed (status' "$S.log")" >&3
@@ -110,9 +107,10 @@ PY
     # the pipe held; the restarted pipeline must still write all of it.
     FAULT_REPLAY_ARGS="--speed max --rate 5000" pipeline_start "$S"
     sink=$(stage_pid "$PIPE_PID" sp-redis-sink)
-    sleep 1
+    # some results in, then Redis goes, and the sink holds the rest back
+    wait_for "[ \$(rcli dbsize) -gt 500 ]"
     rcli shutdown save
-    sleep 1.5
+    wait_for "grep -q 'sp-redis-sink: Redis at .* unavailable' '$S.log'"
     kill -9 "$sink"
     _redis_launch
     pipeline_wait

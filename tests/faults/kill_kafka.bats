@@ -93,7 +93,7 @@ validate_dlq() {
 # random point of the production, then again at another random point after
 # it was restarted; then finish the run and compare it with the baseline.
 kill_kafka_stage_twice() {
-    local name=$1 round pid delay new deadline
+    local name=$1 round pid delay new
     kafka_pipeline_start "$S"
     kafka_produce_start "$S"
     for round in 1 2; do
@@ -111,13 +111,7 @@ kill_kafka_stage_twice() {
                 { echo "the kill came after the production ended" >&2; return 1; }
         fi
         # the supervisor starts it again after its 1 s pause
-        deadline=$((SECONDS + 10))
-        while new=$(stage_pid "$PIPE_PID" "$name" 1 2>/dev/null) && [ "$new" = "$pid" ] ||
-            [ -z "$new" ]; do
-            [ "$SECONDS" -lt "$deadline" ] ||
-                { echo "$name was not restarted within 10 s" >&2; return 1; }
-            sleep 0.05
-        done
+        wait_for "new=\$(stage_below $PIPE_PID $name) && [ \"\$new\" != $pid ]"
     done
     kafka_pipeline_finish "$S"
     echo "# restarts: $(grep -c 'failed (status' "$S.log")" >&3
@@ -202,17 +196,14 @@ kill_kafka_stage_twice() {
     PRODUCE_PID=
     # sp-kcat-in fetches ahead (queued.min.messages) while its pipe is full
     sleep 1
-    kill -USR1 "$KAFKA_MOCK_PID"
+    kafka_mock_down
     kill -CONT "$validate"
     # its metrics file (rewritten every few seconds) counts them
-    for _ in $(seq 300); do
-        [ "$(validate_dlq)" = 28 ] && break
-        sleep 0.05
-    done
+    wait_for "[ \"\$(validate_dlq)\" = 28 ]"
     echo "# sp-validate wrote $(validate_dlq) DLQ records into its journal while the brokers were down" >&3
     producer=$(stage_pid "$PIPE_PID" sp-kcat-out)
     kill -9 "$producer"
-    kill -USR2 "$KAFKA_MOCK_PID"
+    kafka_mock_up
     kafka_pipeline_finish "$S"
     echo "# restarts: $(grep -c 'failed (status' "$S.log")" >&3
     redis_snapshot >"$BATS_TEST_TMPDIR/full"

@@ -35,12 +35,7 @@ teardown() {
 
 # sink_wrote_some: wait until the sink has written part of the run.
 sink_wrote_some() {
-    local i
-    for i in $(seq 200); do
-        [ "$(rcli dbsize)" -gt 500 ] && return 0
-        sleep 0.05
-    done
-    return 1
+    wait_for "[ \$(rcli dbsize) -gt 500 ]"
 }
 
 # the outcome every test here checks: the counts add up, Redis and the late
@@ -78,9 +73,8 @@ check_outcome() {
     rcli config set maxmemory-policy noeviction
     rcli config set maxmemory "$used"
     kill -0 "$PIPE_PID"
-    sleep 2
-    # the sink was refused: its writes did not get in meanwhile
-    [ "$(rcli info stats | awk -F: '/^total_error_replies:/ { print $2 + 0 }')" -gt 0 ]
+    # the sink is refused: its writes do not get in meanwhile
+    wait_for "[ \$(rcli info stats | awk -F: '/^total_error_replies:/ { print \$2 + 0 }') -gt 0 ]"
     rcli config set maxmemory 0
     pipeline_wait
     check_outcome

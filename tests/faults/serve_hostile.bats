@@ -19,7 +19,7 @@ setup_file() {
     # The sanitizer's quarantine holds freed memory back (256 MB by
     # default): without it, VmRSS shows what the program keeps.
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:quarantine_size_mb=0"
-    serve_start --threads 2 --max-connections 12000 --timeout 20
+    serve_start --threads 2 --max-connections 12000 --timeout 20s
     export SERVE_PID RSS_LOG=$BATS_FILE_TMPDIR/rss
     # warm up (thread stacks, Redis connections, first allocations)
     local i
@@ -40,11 +40,7 @@ rss_kb() {
 # settled_rss_kb: VmRSS once sp-serve has let go of the attack's
 # connections (fewer than 100 open files; 10 s at most).
 settled_rss_kb() {
-    local i
-    for i in $(seq 50); do
-        [ "$(ls "/proc/$SERVE_PID/fd" | wc -l)" -lt 100 ] && break
-        sleep 0.2
-    done
+    wait_for "[ \$(ls /proc/$SERVE_PID/fd | wc -l) -lt 100 ]" 10
     sleep 0.2
     rss_kb
 }
@@ -142,9 +138,9 @@ attack() {
     local port log=$BATS_TEST_TMPDIR/small.log
     port=$(free_port)
     sp-serve --listen "127.0.0.1:$port" --url "$REDIS_URL" --threads 2 \
-        --max-connections 64 --timeout 20 2>"$log" 3>&- &
+        --max-connections 64 --timeout 20s 2>"$log" 3>&- &
     small=$!
-    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.05; done
+    wait_for "curl -s -o /dev/null http://127.0.0.1:$port/health"
     report=$(python3 "$HOSTILE" idle "127.0.0.1:$port" --conns 200 --seconds 2)
     echo "# $report" >&3
     kill -TERM "$small"

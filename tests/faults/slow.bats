@@ -61,7 +61,8 @@ check_stall() {
 @test "faults/slow: sp-redis-sink stopped (SIGSTOP) for 4 s mid-run" {
     pipeline_start "$S"
     SINK_PID=$(stage_pid "$PIPE_PID" sp-redis-sink)
-    sleep 0.5
+    # mid-run: part of the results written
+    wait_for "[ \$(rcli dbsize) -gt 500 ]"
     kill -STOP "$SINK_PID"
     # the pipes fill within a second; then nothing may move
     sleep 1.5

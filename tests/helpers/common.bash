@@ -34,3 +34,18 @@ count_lines() {
 metric() {
     awk -v name="$2" '$1 ~ "^" name "[{ ]" { print $2; exit }' "$1"
 }
+
+# wait_for CONDITION [SECONDS]: until the shell condition CONDITION holds,
+# tried every 50 ms. After SECONDS (default 30) it fails, saying what it
+# waited for: the limit only keeps a hang from lasting, so make it generous;
+# a test never asserts how long anything took.
+wait_for() {
+    local condition=$1 deadline=$((SECONDS + ${2:-30}))
+    until eval "$condition"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "wait_for: gave up after ${2:-30} s waiting for: $condition" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+}

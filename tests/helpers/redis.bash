@@ -30,14 +30,8 @@ _redis_launch() {
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
         --dir "$REDIS_DIR" --daemonize yes --pidfile "$REDIS_DIR/redis.pid" \
         --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null 2>&1 </dev/null 3>&-
-    local i
-    for i in $(seq 100); do
-        # PONG, or NOAUTH when started with --requirepass: either way it answers
-        redis-cli -p "$REDIS_PORT" ping 2>&1 | grep -qE 'PONG|NOAUTH' && return 0
-        sleep 0.05
-    done
-    echo "redis-server did not start on port $REDIS_PORT" >&2
-    return 1
+    # PONG, or NOAUTH when started with --requirepass: either way it answers
+    wait_for "redis-cli -p $REDIS_PORT ping 2>&1 | grep -qE 'PONG|NOAUTH'"
 }
 
 redis_start() {
@@ -52,12 +46,8 @@ redis_stop() {
     local pid
     pid=$(cat "$REDIS_DIR/redis.pid" 2>/dev/null || true)
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-    local i
-    for i in $(seq 100); do
-        [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.05
-    done
-    kill -9 "$pid" 2>/dev/null || true
+    [ -n "$pid" ] || return 0
+    wait_for "! kill -0 $pid 2>/dev/null" 10 || kill -9 "$pid" 2>/dev/null || true
 }
 
 redis_restart_later() {
@@ -89,25 +79,18 @@ serve_start() {
     mkdir -p "$REDIS_DIR"
     sp-serve --listen "127.0.0.1:$SERVE_PORT" --url "$REDIS_URL" "$@" >"$SERVE_LOG" 2>&1 3>&- &
     SERVE_PID=$!
-    local i
-    for i in $(seq 200); do
-        curl -s -o /dev/null "$SERVE_URL/health" && return 0
-        sleep 0.05
-    done
-    echo "sp-serve did not start" >&2
-    cat "$SERVE_LOG" >&2
-    return 1
+    wait_for "curl -s -o /dev/null $SERVE_URL/health" || { cat "$SERVE_LOG" >&2; return 1; }
 }
 
 serve_stop() {
     [ -n "${SERVE_PID:-}" ] || return 0
     kill -TERM "$SERVE_PID" 2>/dev/null || return 0
-    local status=0 i
+    local status=0
     wait "$SERVE_PID" 2>/dev/null || status=$?
     if [ "$status" -eq 127 ]; then
         # Started by another shell (setup_file): no exit status to collect.
         status=0
-        for i in $(seq 200); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.05; done
+        wait_for "! kill -0 $SERVE_PID 2>/dev/null"
     fi
     SERVE_PID=
     if [ "$status" -ne 0 ] || grep -q 'Sanitizer' "$SERVE_LOG"; then

@@ -191,6 +191,16 @@ TEST(number_limits)
     REFUSED("{\"a\":0.000000001e318}");
     CHECK_INT(scan_text("{\"region_id\":-9223372036854775808}"), 0);
     CHECK(ev_integer(&scan.value[0]) == INT64_MIN);
+    /* Without an exponent the digits alone decide: 308 of them stay below
+     * DBL_MAX whatever they are, 309 nines do not. */
+    char text[400];
+    memcpy(text, "{\"a\":", 5);
+    memset(text + 5, '9', 308);
+    memcpy(text + 313, ".5}", 4);
+    CHECK(agrees_with_jansson(text, strlen(text)) == 0);
+    memset(text + 5, '9', 309);
+    memcpy(text + 314, ".5}", 4);
+    CHECK(agrees_with_jansson(text, strlen(text)) < 0);
 }
 
 TEST(numbers_are_strtod_exact)

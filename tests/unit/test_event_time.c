@@ -100,6 +100,14 @@ TEST(durations)
     CHECK(duration_parse("5x", &ms) < 0);
     CHECK(duration_parse("inf", &ms) < 0);
     CHECK(duration_parse("1e300h", &ms) < 0);
+    /* strtod reads more than decimals: none of it is a duration */
+    CHECK(duration_parse("0x10s", &ms) < 0);
+    CHECK(duration_parse("1e3s", &ms) < 0);
+    CHECK(duration_parse("2025e-21", &ms) < 0);
+    CHECK(duration_parse("+5s", &ms) < 0);
+    CHECK(duration_parse(".", &ms) < 0);
+    CHECK(duration_parse(".5s", &ms) == 0 && ms == 500);
+    CHECK(duration_parse("2.", &ms) == 0 && ms == 2000);
 }
 
 TEST(time_or_epoch)

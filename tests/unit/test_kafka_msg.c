@@ -1,5 +1,5 @@
 /* Unit tests of lib/kafka_msg. The oracle is jansson, an independent JSON
- * parser: the scanner must accept what it accepts, every line written must
+ * parser: a message is an object when it loads one, every line written must
  * load with it, and the members around "_kafka" must be the message's own. */
 #include <jansson.h>
 #include <stdlib.h>
@@ -74,28 +74,53 @@ static const char *const samples[] = {
     "[[[]]]",
 };
 
-TEST(scanner_agrees_with_jansson)
+/* A message is passed as an object exactly when jansson loads it as one. */
+TEST(objects_are_what_jansson_loads)
 {
     for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
         const char *s = samples[i];
-        int kind = jansson_kind(s, strlen(s));
-        if (kafka_msg_is_object(s, strlen(s)) != (kind == 1) ||
-            kafka_msg_is_json(s, strlen(s)) != (kind >= 0)) {
+        strbuf sb = STRBUF_INIT;
+        if (kafka_msg_to_ndjson(&sb, "t", 0, 0, s, strlen(s)) !=
+            (jansson_kind(s, strlen(s)) == 1)) {
             fprintf(stderr, "disagrees with jansson on: %s\n", s);
             CHECK(0);
         }
+        sb_free(&sb);
     }
 }
 
-TEST(deep_nesting_is_bounded)
+/* {"a":{"a":...1...}}, depth objects deep; free() it. */
+static char *nested_objects(size_t depth)
 {
-    size_t depth = KAFKA_MSG_MAX_DEPTH + 10;
-    char *s = malloc(2 * depth + 1);
-    memset(s, '[', depth);
-    memset(s + depth, ']', depth);
-    CHECK(!kafka_msg_is_json(s, 2 * depth));
-    CHECK(kafka_msg_is_json(s + 20, 2 * depth - 40)); /* within the bound */
-    free(s);
+    char *s = malloc(6 * depth + 2);
+    size_t n = 0;
+    for (size_t i = 0; i < depth; i++) {
+        memcpy(s + n, "{\"a\":", 5);
+        n += 5;
+    }
+    s[n++] = '1';
+    memset(s + n, '}', depth);
+    s[n + depth] = '\0';
+    return s;
+}
+
+/* The nesting bound is jansson's (2048), the one of every later program: an
+ * object 1500 deep used to become _raw here (a bound of 1024) although
+ * sp-validate reads it, and sp-validate then called it "spread over several
+ * lines". */
+TEST(nesting_bound_is_jansson_s)
+{
+    strbuf sb = STRBUF_INIT;
+    char *deep = nested_objects(1500);
+    CHECK_INT(jansson_kind(deep, strlen(deep)), 1);
+    CHECK(kafka_msg_to_ndjson(&sb, "t", 0, 0, deep, strlen(deep)));
+    free(deep);
+    char *too_deep = nested_objects(EVENT_READER_MAX_DEPTH + 1);
+    CHECK_INT(jansson_kind(too_deep, strlen(too_deep)), -1);
+    sb_reset(&sb);
+    CHECK(!kafka_msg_to_ndjson(&sb, "t", 0, 0, too_deep, strlen(too_deep)));
+    free(too_deep);
+    sb_free(&sb);
 }
 
 /* The line written for value must be one JSON object, with '\n' at its end
@@ -212,8 +237,10 @@ TEST(topic_name_is_escaped)
 static const char *key_of(const char *line, const char *field)
 {
     static char out[256];
+    static struct kafka_key_reader reader;
     strbuf sb = STRBUF_INIT;
-    bool found = kafka_msg_key(line, strlen(line), field, strlen(field), &sb);
+    CHECK_INT(kafka_key_reader_init(&reader, field), 0);
+    bool found = kafka_key_read(&reader, line, strlen(line), &sb);
     snprintf(out, sizeof out, "%s", found ? sb.data : "");
     sb_free(&sb);
     return found ? out : NULL;
@@ -234,6 +261,30 @@ TEST(key_from_member)
     CHECK(key_of("{\"a\":1 \"k\":2}", "k") == NULL);
     CHECK(key_of("not json", "k") == NULL);
     CHECK(key_of("", "k") == NULL);
+    CHECK(key_of("{\"a\":1,,\"k\":2}", "k") == NULL); /* broken before the member */
+    CHECK_STR(key_of("{\"k\":1,}", "k"), "1");        /* broken after it: sp-validate's business */
+}
+
+/* A repeated key member: keyed by its first copy, the line read no further
+ * (no program counts such a record: see kafka_msg.h). */
+TEST(key_is_the_first_copy)
+{
+    const char *line = "{\"trip_id\":\"d9\",\"region_id\":9,\"fare\":1,\"region_id\":59}";
+    CHECK_STR(key_of(line, "region_id"), "9");
+    CHECK_STR(key_of(line, "trip_id"), "d9");
+    CHECK_STR(key_of("{\"k\":1,\"a\":{\"k\":2}}", "k"), "1");
+}
+
+/* A key name that does not fit the scanner's field set is refused up front. */
+TEST(overlong_key_name_is_refused)
+{
+    struct kafka_key_reader reader;
+    char name[EVENT_READER_NAME_MAX + 1];
+    memset(name, 'k', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    CHECK_INT(kafka_key_reader_init(&reader, name), -1);
+    name[EVENT_READER_NAME_MAX - 1] = '\0';
+    CHECK_INT(kafka_key_reader_init(&reader, name), 0);
 }
 
 /* The decoded key agrees with jansson's reading of the same string. */
@@ -247,8 +298,8 @@ TEST(key_decoding_agrees_with_jansson)
 
 int main(void)
 {
-    RUN(scanner_agrees_with_jansson);
-    RUN(deep_nesting_is_bounded);
+    RUN(objects_are_what_jansson_loads);
+    RUN(nesting_bound_is_jansson_s);
     RUN(object_gets_kafka_first_and_keeps_its_members);
     RUN(empty_object_and_surrounding_whitespace);
     RUN(non_objects_become_raw);
@@ -257,5 +308,7 @@ int main(void)
     RUN(topic_name_is_escaped);
     RUN(key_from_member);
     RUN(key_decoding_agrees_with_jansson);
+    RUN(key_is_the_first_copy);
+    RUN(overlong_key_name_is_refused);
     RETURN_SUMMARY();
 }

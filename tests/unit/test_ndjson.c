@@ -106,6 +106,30 @@ TEST(base64_vectors)
     }
 }
 
+TEST(bytes_member_is_text_or_base64)
+{
+    strbuf sb = STRBUF_INIT;
+    ndjson_append_bytes_member(&sb, "original", "caf\xc3\xa9\"", 6);
+    CHECK_STR(sb.data, ",\"original\":\"caf\xc3\xa9\\\"\"");
+    sb_reset(&sb);
+    ndjson_append_bytes_member(&sb, "_raw",
+                               "\xff"
+                               "foob",
+                               5);
+    CHECK_STR(sb.data, ",\"_raw_base64\":\"/2Zvb2I=\"");
+    sb_free(&sb);
+}
+
+TEST(hex_digits)
+{
+    CHECK_INT(hex_digit_value('0'), 0);
+    CHECK_INT(hex_digit_value('9'), 9);
+    CHECK_INT(hex_digit_value('a'), 10);
+    CHECK_INT(hex_digit_value('F'), 15);
+    CHECK_INT(hex_digit_value('g'), -1);
+    CHECK_INT(hex_digit_value(0xC3), -1);
+}
+
 TEST(strbuf_basics)
 {
     strbuf sb = STRBUF_INIT;
@@ -131,6 +155,8 @@ int main(void)
     RUN(doubles_round_trip);
     RUN(number_grammar);
     RUN(base64_vectors);
+    RUN(bytes_member_is_text_or_base64);
+    RUN(hex_digits);
     RUN(strbuf_basics);
     RETURN_SUMMARY();
 }

@@ -109,6 +109,38 @@ TEST(skip_and_limit)
     CHECK_INT(unlimited.sent, 100);
 }
 
+/* A held row comes back whole: fields, raw bytes, line, and a broken row's
+ * error and column. */
+TEST(sorted_store_keeps_every_part_of_a_row)
+{
+    csv_splitter *s = csv_splitter_new();
+    replay_sorted *rs = replay_sorted_new();
+    csv_layout dummy;
+    csv_record r, back;
+    const char *broken_error;
+    const csv_layout *l;
+    CHECK(csv_splitter_feed(s, "a,\"b,c\",", 8, 42, &r));
+    replay_sorted_add(rs, &r, &dummy, 1);
+    CHECK(csv_splitter_feed(s, "x,\"y", 4, 43, &r));
+    broken_error = r.error;
+    CHECK(broken_error != NULL);
+    replay_sorted_add(rs, &r, &dummy, 2);
+    replay_sorted_get(rs, 0, &back, &l);
+    CHECK_INT(back.line, 42);
+    CHECK_INT(back.nfields, 3);
+    CHECK(back.fields[1].len == 3 && memcmp(back.fields[1].s, "b,c", 3) == 0);
+    CHECK_INT(back.fields[2].len, 0);
+    CHECK_INT(back.raw_len, 8);
+    CHECK(memcmp(back.raw, "a,\"b,c\",", 8) == 0);
+    CHECK(back.error == NULL);
+    replay_sorted_get(rs, 1, &back, &l);
+    CHECK(back.error == broken_error);
+    CHECK_INT(back.error_column, 1);
+    CHECK_INT(back.line, 43);
+    replay_sorted_free(rs);
+    csv_splitter_free(s);
+}
+
 TEST(sorted_store_is_stable)
 {
     csv_splitter *s = csv_splitter_new();
@@ -248,6 +280,7 @@ int main(void)
     RUN(speed_option);
     RUN(loop_period_is_span_plus_a_second);
     RUN(skip_and_limit);
+    RUN(sorted_store_keeps_every_part_of_a_row);
     RUN(sorted_store_is_stable);
     RUN(progress_line);
     RUN(inputs_one_after_another);

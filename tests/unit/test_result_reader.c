@@ -1,5 +1,5 @@
-/* test_result_reader: the fast path reads what window_result_parse reads,
- * and hands everything unusual over to it. */
+/* test_result_reader: the scanner's reading is window_result_parse's, and
+ * what it refuses gets window_result_parse's verdict and reason. */
 #include <math.h>
 #include <string.h>
 
@@ -12,7 +12,7 @@ static const char SPEC_LINE[] =
     "\"tripCount\":12,\"avgFare\":41.2,\"totalDistance\":130.4,\"avgDuration\":1800.5,"
     "\"p50Duration\":1700,\"p95Duration\":2900,\"p99Duration\":3100,\"final\":true}";
 
-TEST(fast_path_reads_the_spec_line_as_jansson_does)
+TEST(reads_the_spec_line_as_jansson_does)
 {
     struct window_result fast, slow;
     char err[128];
@@ -46,30 +46,69 @@ TEST(null_metrics_and_whitespace)
     CHECK_INT(r.end_ms - r.start_ms, 60000);
 }
 
-TEST(unusual_lines_go_to_jansson)
+#define TIMES "\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:00Z\""
+
+/* Escapes, string and negative keys: the scanner reads them as jansson does. */
+TEST(escapes_and_other_keys_read_as_jansson_does)
 {
     const char *lines[] = {
-        "{\"regionId\":\"north\",\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-"
-        "31T08:01:00Z\"}",
-        "{\"regionId\":-1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:"
-        "01:00Z\"}",
+        "{\"regionId\":\"north\"," TIMES "}",
+        "{\"regionId\":-1," TIMES "}",
+        "{\"regionId\":123456789012345678," TIMES ",\"n\":1}",
         "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00\\u005a\",\"windowEnd\":\"2025-08-"
         "31T08:01:00Z\"}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
-        "00Z\",\"a\":1,\"a\":2}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
-        "00Z\",\"n\":1234567890123456789012}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
-        "00Z\",\"n\":1e999}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
-        "00Z\",\"n\":[1]}",
-        "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:01:"
-        "00Z\"} x",
+        "{\"r\\u00e9gion\":\"\\u00e9\"," TIMES ",\"f\\u0061re\":2.5}",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct window_result fast, slow;
+        char err[128];
+        CHECK_INT(result_reader_fast(lines[i], strlen(lines[i]), &fast), 0);
+        CHECK_INT(window_result_parse(lines[i], strlen(lines[i]), &slow, err, sizeof err), 0);
+        CHECK_STR(fast.key_name, slow.key_name);
+        CHECK_STR(fast.key, slow.key);
+        CHECK(fast.key_is_string == slow.key_is_string);
+        CHECK_INT(fast.start_ms, slow.start_ms);
+        CHECK_INT(fast.n_metrics, slow.n_metrics);
+        for (size_t m = 0; m < fast.n_metrics && m < slow.n_metrics; m++) {
+            CHECK_STR(fast.metrics[m].name, slow.metrics[m].name);
+            CHECK(fast.metrics[m].value == slow.metrics[m].value);
+        }
+    }
+}
+
+/* A repeated member refuses the line: jansson used to keep the last
+ * tripCount (5), and sp-redis-sink stored it. */
+TEST(repeated_members_refuse_the_line)
+{
+    const char *lines[] = {
+        "{\"regionId\":1," TIMES ",\"tripCount\":1,\"tripCount\":5}",
+        "{\"regionId\":1," TIMES ",\"regionId\":2}",
+        "{\"regionId\":1," TIMES ",\"windowEnd\":\"2025-08-31T08:02:00Z\"}",
+        "{\"regionId\":1," TIMES ",\"final\":true,\"final\":false}",
+        "{\"windowStart\":1," TIMES "}",
+        "{\"regionId\":1," TIMES ",\"a\":1,\"\\u0061\":2}",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct window_result r;
+        char err[128] = "";
+        CHECK_INT(result_reader_fast(lines[i], strlen(lines[i]), &r), -1);
+        CHECK_INT(result_reader_parse(lines[i], strlen(lines[i]), &r, err, sizeof err), -1);
+        CHECK(strstr(err, "duplicate") != NULL);
+    }
+}
+
+/* What the scanner refuses gets window_result_parse's verdict and reason. */
+TEST(refused_lines_get_jansson_s_reason)
+{
+    const char *lines[] = {
+        "{\"regionId\":1," TIMES ",\"n\":1234567890123456789012}",
+        "{\"regionId\":1," TIMES ",\"n\":1e999}",
+        "{\"regionId\":1," TIMES ",\"n\":[1]}",
+        "{\"regionId\":1," TIMES "} x",
         "{\"regionId\":1,\"windowStart\":\"2025-08-31T08:00:00Z\"}",
-        "{\"regionId\":01,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-31T08:"
-        "01:00Z\"}",
-        "{\"r\\u00e9gion\":1,\"windowStart\":\"2025-08-31T08:00:00Z\",\"windowEnd\":\"2025-08-"
-        "31T08:01:00Z\"}",
+        "{\"regionId\":01," TIMES "}",
+        "{\"regionId\":1.5," TIMES "}",
+        "[1]",
         "",
         "{}",
     };
@@ -78,6 +117,7 @@ TEST(unusual_lines_go_to_jansson)
         char err1[128] = "", err2[128] = "";
         CHECK_INT(result_reader_fast(lines[i], strlen(lines[i]), &fast), -1);
         int want = window_result_parse(lines[i], strlen(lines[i]), &slow, err1, sizeof err1);
+        CHECK_INT(want, -1);
         CHECK_INT(result_reader_parse(lines[i], strlen(lines[i]), &viaparse, err2, sizeof err2),
                   want);
         CHECK_STR(err2, err1);
@@ -86,8 +126,10 @@ TEST(unusual_lines_go_to_jansson)
 
 int main(void)
 {
-    RUN(fast_path_reads_the_spec_line_as_jansson_does);
+    RUN(reads_the_spec_line_as_jansson_does);
     RUN(null_metrics_and_whitespace);
-    RUN(unusual_lines_go_to_jansson);
+    RUN(escapes_and_other_keys_read_as_jansson_does);
+    RUN(repeated_members_refuse_the_line);
+    RUN(refused_lines_get_jansson_s_reason);
     RETURN_SUMMARY();
 }

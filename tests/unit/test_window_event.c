@@ -91,10 +91,53 @@ TEST(unusable_lines_say_why)
     }
 }
 
+/* A member the window reads, given twice, refuses the record as sp-validate
+ * does: sp-window used to count the record below for region 59 (the last
+ * region_id, jansson's choice), sp-kcat-out keyed it by 9, and sp-validate
+ * refused it. */
+TEST(repeated_members_are_refused)
+{
+    static const struct {
+        const char *line;
+        const char *field;
+        const char *reason;
+    } cases[] = {
+        {"{\"trip_id\":\"d9\",\"region_id\":9,\"event_time\":\"2025-08-31T08:00:02Z\","
+         "\"fare\":1,\"region_id\":59}",
+         "region_id", "region_id: given 2 times"},
+        {"{\"region_id\":9,\"event_time\":\"2025-08-31T08:00:02Z\",\"event_t\\u0069me\":\"x\"}",
+         "event_time", "event_time: given 2 times"},
+        {"{\"region_id\":9,\"event_time\":\"2025-08-31T08:00:02Z\",\"fare\":1,\"fare\":2,"
+         "\"fare\":3}",
+         "fare", "fare: given 3 times"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct window_line l;
+        parse(cases[i].line, &l);
+        CHECK_INT(l.kind, WINDOW_LINE_BAD);
+        CHECK_INT(l.error, DLQ_SCHEMA_VIOLATION);
+        CHECK_STR(l.field, cases[i].field);
+        CHECK_STR(l.reason, cases[i].reason);
+        window_line_clear(&l);
+    }
+    /* Kafka coordinates still name the record's source. */
+    struct window_line l;
+    parse("{\"_kafka\":{\"topic\":\"events\",\"partition\":1,\"offset\":4},\"region_id\":1,"
+          "\"region_id\":2,\"event_time\":\"2025-08-31T08:00:02Z\"}",
+          &l);
+    CHECK_INT(l.kind, WINDOW_LINE_BAD);
+    CHECK(l.has_source && l.source.partition == 1 && l.source.offset == 4);
+    window_line_clear(&l);
+    /* A member the window does not read may repeat, as in sp-validate. */
+    parse("{\"region_id\":1,\"note\":1,\"note\":2,\"event_time\":\"2025-08-31T08:00:02Z\"}", &l);
+    CHECK_INT(l.kind, WINDOW_LINE_EVENT);
+    window_line_clear(&l);
+}
+
 TEST(lean_and_tree_paths_agree)
 {
     const char *lines[] = {
-        "{\"region_id\":7,\"region_id\":8,\"event_time\":\"2025-08-31T08:00:02.123456+02:00\","
+        "{\"region_id\":8,\"event_time\":\"2025-08-31T08:00:02.123456+02:00\","
         "\"fare\":1e2,\"duration\":-0.0,\"distance\":12345678901234567890.5}",
         "{\"region_id\":\"\\u0041\",\"event_time\":\"2025-08-31T08:00:02Z\",\"fare\":-7}",
     };
@@ -134,6 +177,7 @@ int main(void)
     RUN(string_key_with_escapes_and_missing_values);
     RUN(kafka_coordinates_and_raw_messages);
     RUN(unusable_lines_say_why);
+    RUN(repeated_members_are_refused);
     RUN(lean_and_tree_paths_agree);
     RUN(kafka_line_prefix);
     window_event_reader_free(&reader);
