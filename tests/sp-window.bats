@@ -213,7 +213,7 @@ assert keys == sorted(keys), "not in end-then-key order"' "$W/out"
         "SCHEMA_VIOLATION region_id region_id: given 2 times" ]
     [ "$(jq -c '[.regionId, .tripCount]' "$W/out")" = '[1,1]' ]
     # sp-validate refuses it the same way
-    run sp-validate --dlq "$W/vdlq" <<<"$twice"
+    run sp-validate -q --dlq "$W/vdlq" <<<"$twice"
     [ -z "$output" ]
     [ "$(jq -r .error_reason "$W/vdlq")" = "region_id: given 2 times" ]
 }
