@@ -120,6 +120,8 @@ static void append_cause(strbuf *sb, const struct cause *c)
         sb_printf(sb, "had a %s of the wrong type", c->field);
     else if (strcmp(c->rule, "unique") == 0)
         sb_printf(sb, "gave %s more than once", c->field);
+    else if (strcmp(c->rule, "partition") == 0)
+        sb_printf(sb, "came with a %s another partition had sent", c->field);
     else
         sb_printf(sb, "failed %s's %s", c->field, c->rule);
 }
@@ -136,7 +138,10 @@ static const char *hint(const loss_report *lr, const struct cause *c)
     case DLQ_JSON_PARSE_ERROR:
         return "is the input NDJSON? sp-replay turns CSV into events";
     case DLQ_SCHEMA_VIOLATION:
-        if (strcmp(c->component, "sp-window") == 0) return "--key and --time name the fields";
+        if (strcmp(c->rule, "partition") == 0)
+            return "produce keyed by the window key (sp-kcat-out --key)";
+        if (strcmp(c->component, "sp-window") == 0)
+            return *c->rule ? NULL : "--key and --time name the fields";
         if (!lr->builtin_schema) return NULL;
         /* Both layouts sp-replay reads give the same members, so only the
          * values tell NYC zones (1-265) from StreamPulse v1 regions (1-100). */

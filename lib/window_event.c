@@ -191,6 +191,7 @@ static bool read_plain_event(struct window_event_reader *r, const char *line, si
         out->error = DLQ_SCHEMA_VIOLATION;
         out->field = repeated;
         snprintf(out->reason, sizeof out->reason, "%s: given %u times", repeated, (unsigned)count);
+        out->rule = "unique";
         return true;
     }
     if (!coordinates_read) return false;

@@ -42,6 +42,7 @@ struct window_line {
     enum dlq_error error;
     char reason[256];
     const char *field;
+    const char *rule; /* the rule broken ("unique" for a repeated member), or NULL */
 
     json_t *doc; /* what the pointers above point into (NULL: the input line) */
 };

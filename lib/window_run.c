@@ -555,6 +555,7 @@ static void describe_refusal(window_run *run, enum window_verdict v, const struc
                  run->opt->key_field, key, owner.topic, owner.partition, (int)wl->source.topic_len,
                  wl->source.topic, wl->source.partition, run->opt->key_field);
         rec->field = run->opt->key_field;
+        rec->rule = "partition";
         rec->error = DLQ_SCHEMA_VIOLATION;
     }
 }
@@ -584,6 +585,7 @@ static void handle_line(window_run *run, struct window_event_reader *reader, con
         rec.error = wl.error;
         rec.reason = wl.reason;
         rec.field = wl.field;
+        rec.rule = wl.rule;
         emit_dead_letter(run, run->dlq, &rec, &wl, line_number);
     } else {
         struct window_refusal why;
