@@ -216,7 +216,8 @@ finish_and_compare() {
         echo '{"_kafka":{"topic":"events","partition":1,"offset":0},"region_id":5,"event_time":"2025-01-01T00:00:10Z","fare":1,"duration":600,"distance":1}'
         echo '{"_kafka":{"topic":"events","partition":1,"offset":1},"region_id":6,"event_time":"2025-01-01T00:00:10Z","fare":1,"duration":600,"distance":1}'
     } >"$T/in"
-    sp-window --dlq "$T/dlq" <"$T/in" >"$T/out"
+    sp-window --dlq "$T/dlq" <"$T/in" >"$T/out" 2>"$T/err"
+    grep -q 'came with a region_id another partition had sent: produce keyed by the window key (sp-kcat-out --key)' "$T/err"
     [ "$(count_lines "$T/out")" -eq 2 ]
     [ "$(jq -s 'map(.tripCount) | add' "$T/out")" -eq 2 ]
     [ "$(count_lines "$T/dlq")" -eq 1 ]
