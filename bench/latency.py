@@ -31,6 +31,7 @@ import http.client
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -172,6 +173,37 @@ def watch_serve(port, probes, stop):
     poll_pending(read, probes, stop)
 
 
+def spawn(procs, args, **kw):
+    """Start a child in a session of its own (a shell pipeline with all its
+    stages), remembered in procs so stop_all() ends it whole."""
+    p = subprocess.Popen(args, start_new_session=True, **kw)
+    procs.append(p)
+    return p
+
+
+def stop_all(procs):
+    """Close the children's input, give them a moment to end on it, then
+    SIGTERM and at last SIGKILL what is left of each one's session: a
+    consumer whose broker is gone would otherwise retry for ever."""
+    for p in reversed(procs):
+        if p.stdin:
+            try:
+                p.stdin.close()
+            except BrokenPipeError:
+                pass
+    for sig, grace in ((None, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        for p in reversed(procs):
+            if sig is not None:
+                try:
+                    os.killpg(p.pid, sig)
+                except ProcessLookupError:
+                    pass
+            try:
+                p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+
+
 def wait_for(cond, what, limit=20):
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -203,9 +235,8 @@ def main():
     procs = []
     try:
         sock = os.path.join(work, "redis.sock")
-        procs.append(subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", sock,
-                                       "--save", "", "--appendonly", "no", "--dir", work],
-                                      stdout=subprocess.DEVNULL))
+        spawn(procs, ["redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
+                      "--appendonly", "no", "--dir", work], stdout=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists(sock), "redis-server starting")
         stages = [f"{b}/sp-validate -q"]
         if args.upto != "validate":
@@ -214,21 +245,18 @@ def main():
             stages.append(f"{b}/sp-redis-sink -q --socket {sock}")
         feed_cmd = None
         if args.via == "kafka":
-            mock = subprocess.Popen([f"{b}/sp-kafka-mock", "-q", "-t", "events:4"],
-                                    stdout=subprocess.PIPE)
-            procs.append(mock)
+            mock = spawn(procs, [f"{b}/sp-kafka-mock", "-q", "-t", "events:4"],
+                         stdout=subprocess.PIPE)
             brokers = mock.stdout.readline().decode().strip()
             stages.insert(0, f"{b}/sp-kcat-in -q -b {brokers} -t events -o end")
             feed_cmd = [f"{b}/sp-kcat-out", "-q", "-b", brokers, "-t", "events", "--key",
                         "region_id"]
         watches_stdout = args.upto in ("validate", "window")
-        pipeline = subprocess.Popen(" | ".join(stages), shell=True, stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE if watches_stdout else None)
-        procs.append(pipeline)
+        pipeline = spawn(procs, " | ".join(stages), shell=True, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE if watches_stdout else subprocess.DEVNULL)
         feed = pipeline.stdin
         if feed_cmd:
-            producer = subprocess.Popen(feed_cmd, stdin=subprocess.PIPE)
-            procs.append(producer)
+            producer = spawn(procs, feed_cmd, stdin=subprocess.PIPE)
             feed = producer.stdin
         probes, stop = Probes(), threading.Event()
         if args.upto == "validate":
@@ -239,8 +267,7 @@ def main():
             watcher = threading.Thread(target=watch_redis, args=(sock, probes, stop))
         else:
             port = free_port()
-            procs.append(subprocess.Popen([f"{b}/sp-serve", "-q", "--listen",
-                                           f"127.0.0.1:{port}", "--socket", sock]))
+            spawn(procs, [f"{b}/sp-serve", "-q", "--listen", f"127.0.0.1:{port}", "--socket", sock])
 
             def health():
                 try:
@@ -283,23 +310,7 @@ def main():
         time.sleep(1.0)  # let the last probes arrive
         stop.set()
     finally:
-        for p in reversed(procs):
-            if p.stdin:
-                try:
-                    p.stdin.close()
-                except BrokenPipeError:
-                    pass
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                p.wait()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
     lat = sorted((probes.seen_at[k] - probes.sent_at[k]) * 1000 for k in probes.sent_at
