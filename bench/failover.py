@@ -27,24 +27,17 @@ has rejoined: that wait is most of what this measures on the mock."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 
+from live import free_port, wait_for
+
 SP_BIN = sys.argv[1]
 SESSION_MS = int(sys.argv[2]) if len(sys.argv) > 2 else 6000
 PARTITIONS = 8
 RATE = 2000
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def prog(name):
@@ -137,15 +130,6 @@ def produce(brokers, stop):
     out.wait()
 
 
-def wait_until(cond, limit, what):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    sys.exit(f"failover.py: {what} did not happen within {limit} s")
-
-
 def tokens(port, parts):
     """The revoke token each partition's stored state answered."""
     return [subprocess.run(["redis-cli", "-p", str(port), "hget", f"sp:task:events:{p}", "token"],
@@ -164,13 +148,13 @@ def move(case, gone, survivor, sig, port):
     handover = ""
     if sig == signal.SIGTERM:
         gone.source.send_signal(signal.SIGTERM)
-        wait_until(lambda: all(t and t != b for t, b in zip(tokens(port, mine), before)), 30,
-                   f"{case}: states of {mine} stored")
+        wait_for(lambda: all(t and t != b for t, b in zip(tokens(port, mine), before)),
+                 f"{case}: states of {mine} stored", 30)
         handover = f", states stored after {time.monotonic() - start:.3f} s"
     else:
         gone.kill(signal.SIGKILL)
-    wait_until(lambda: all(survivor.first_seen(p) for p in mine), 60,
-               f"{case}: partitions {mine} moving")
+    wait_for(lambda: all(survivor.first_seen(p) for p in mine),
+             f"{case}: partitions {mine} moving", 60)
     took = max(survivor.first_seen(p) for p in mine) - start
     print(f"  {case:<44} {len(mine)} partitions flowing again after {took:5.2f} s{handover}",
           flush=True)
@@ -186,9 +170,9 @@ def main():
                             stdout=subprocess.PIPE)
     brokers = mock.stdout.readline().decode().strip()
     redis_url = f"redis://127.0.0.1:{port}/0"
-    wait_until(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"],
-                                      capture_output=True).stdout.strip() == b"PONG", 10,
-               "redis-server starting")
+    wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"],
+                                    capture_output=True).stdout.strip() == b"PONG",
+             "redis-server starting", 10)
     stop = threading.Event()
     producer = threading.Thread(target=produce, args=(brokers, stop))
     producer.start()
@@ -196,16 +180,16 @@ def main():
     try:
         a = Member("a", brokers, redis_url)
         members.append(a)
-        wait_until(lambda: len(a.partitions(time.monotonic() - 0.5)) == PARTITIONS, 30,
-                   "member a reading")
+        wait_for(lambda: len(a.partitions(time.monotonic() - 0.5)) == PARTITIONS,
+                 "member a reading", 30)
         b = Member("b", brokers, redis_url)
         members.append(b)
-        wait_until(lambda: b.partitions(time.monotonic() - 0.5), 60, "member b reading")
+        wait_for(lambda: b.partitions(time.monotonic() - 0.5), "member b reading", 60)
         time.sleep(2)
         move("leave: SIGTERM to a member's sp-kcat-in", a, b, signal.SIGTERM, port)
         c = Member("c", brokers, redis_url)
         members.append(c)
-        wait_until(lambda: c.partitions(time.monotonic() - 0.5), 60, "member c reading")
+        wait_for(lambda: c.partitions(time.monotonic() - 0.5), "member c reading", 60)
         time.sleep(2)
         move(f"kill -9 of a member (session timeout {SESSION_MS / 1000:g} s)", c, b,
              signal.SIGKILL, port)

@@ -39,6 +39,8 @@ import tempfile
 import threading
 import time
 
+from live import free_port, wait_for
+
 PROBE_REGION = 100
 PROBE_EVERY = 0.02
 TICK = 0.01
@@ -54,12 +56,6 @@ def iso(wall):
 def window_of(wall):
     start = int(wall) - int(wall) % 60
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)), start
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Probes:
@@ -202,15 +198,6 @@ def stop_all(procs):
                 p.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 pass
-
-
-def wait_for(cond, what, limit=20):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    sys.exit(f"latency.py: {what} did not happen within {limit} s")
 
 
 def traffic_block(rate):
