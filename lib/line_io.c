@@ -2,6 +2,7 @@
 #include "line_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #define READ_CHUNK (256 * 1024)
 #define OUT_CAPACITY (256 * 1024)
+#define PIPE_CAPACITY (1024 * 1024)
 
 struct line_reader {
     int fd;
@@ -219,6 +221,12 @@ out_buf *out_new(int fd)
     o->fd = fd;
     struct stat st;
     o->is_pipe = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+    /* A 64 KB pipe holds a quarter of a full buffer, so its writer waits
+     * for the reader four times a flush; with four stages on two cores that
+     * costs the local pipeline about a sixth of its events/s. A
+     * refusal (pipe-max-size, the per-user pipe limit) leaves the pipe as
+     * it was, which only costs speed. */
+    if (o->is_pipe) (void)fcntl(fd, F_SETPIPE_SZ, PIPE_CAPACITY);
     o->buf = malloc(OUT_CAPACITY);
     if (!o->buf) abort();
     return o;
