@@ -15,7 +15,7 @@ rm -rf "$pipeline_dir"
 
 bench_section "latency: event in to result readable through sp-serve (bench/latency.py, ${BENCH_LATENCY_SECONDS:-6} s each)"
 for via in pipe kafka; do
-    for rate in 1000 10000 100000 500000; do
+    for rate in 1000 10000 50000 100000 500000; do
         for emit in 10 100; do
             python3 "$BENCH_HOME/latency.py" "$SP_BIN" --rate "$rate" --emit-every "$emit" \
                 --via "$via" --seconds "${BENCH_LATENCY_SECONDS:-6}" | tee -a "$BENCH_RESULTS"

@@ -10,7 +10,7 @@ validate_rejects=$BENCH_DIR/events-$BENCH_EVENTS-rejects.ndjson
 bench_section "sp-validate: $BENCH_EVENTS trip events, StreamPulse v1 schema, one core"
 bench_cmd "sp-validate (all valid)" "$BENCH_EVENTS" "$BENCH_NDJSON" "$SP_BIN/sp-validate"
 bench_cmd "sp-validate (all rejected, DLQ)" "$BENCH_EVENTS" "$validate_rejects" \
-    "$SP_BIN/sp-validate" --dlq /dev/null
+    "$SP_BIN/sp-validate" -q --dlq /dev/null
 bench_cmd "jq -c ." "$BENCH_EVENTS" "$BENCH_NDJSON" jq -c .
 bench_ratio "sp-validate (all valid)" "jq -c ."
 bench_ratio "sp-validate (all rejected, DLQ)" "jq -c ."
