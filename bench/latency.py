@@ -7,7 +7,8 @@ usage: latency.py SP_BIN [--rate EPS] [--emit-every MS] [--seconds S]
 
 Feeds RATE trip events a second of live traffic (event time = now) in
 regions 1-99 into the pipeline, and every 20 ms one probe event in region
-100, then times each probe until it is visible at the end of the pipeline
+100 (at a random moment of its 10 ms tick, so that probes meet sp-window's
+emission period at every phase), then times each probe until it is visible at the end of the pipeline
 as far as --upto:
 
   validate  sp-validate wrote the probe's line
@@ -29,6 +30,7 @@ place, so the generator keeps up with 500,000 events a second."""
 import argparse
 import http.client
 import os
+import random
 import re
 import shutil
 import signal
@@ -278,17 +280,21 @@ def main():
             stamp = iso(wall)
             out = block.replace(STAMP, stamp)
             feed.write(out)
+            feed.flush()
             now = time.perf_counter()
             if now >= next_probe:
+                # At a random moment of the tick: sent on the tick, probes
+                # would keep one phase against sp-window's emission period
+                # and measure that phase instead of the wait for emission.
+                time.sleep(random.uniform(0, max(0.0, start + (ticks + 1) * TICK - now)))
                 probe_no += 1
+                wall = time.time()
                 window, wstart = window_of(wall)
                 feed.write(b'{"trip_id":"p%d","region_id":%d,"event_time":"%s","fare":1,'
-                           b'"duration":600,"distance":1}\n' % (probe_no, PROBE_REGION, stamp))
+                           b'"duration":600,"distance":1}\n' % (probe_no, PROBE_REGION, iso(wall)))
                 feed.flush()
                 probes.sent(probe_no, window, wstart, time.perf_counter())
                 next_probe += PROBE_EVERY
-            else:
-                feed.flush()
             ticks += 1
             sleep = start + ticks * TICK - time.perf_counter()
             if sleep > 0:
