@@ -10,36 +10,6 @@
 # - bench/failover.py: how long a member's partitions stop flowing when it
 #   leaves (SIGTERM) or dies (kill -9), through sp-kafka-mock and Redis.
 
-# kafka_input P: the bench events as Kafka records of P partitions (region
-# modulo P), each partition's offsets counting from 0; with "managed", a
-# restore line per partition first and a revoke line of them all last, so
-# sp-window hands every partition's state over at the end.
-kafka_input() {
-    local file=$BENCH_DIR/kafka-$1-$BENCH_EVENTS${2:+-$2}.ndjson
-    if [ ! -s "$file" ]; then
-        awk -v p="$1" -v managed="${2:-}" '
-            BEGIN {
-                if (managed)
-                    for (i = 0; i < p; i++)
-                        printf "{\"_kafka_restore\":{\"topic\":\"events\",\"partition\":%d},\"checkpoint\":null}\n", i
-            }
-            {
-                match($0, /"region_id":[0-9]+/)
-                part = substr($0, RSTART + 12, RLENGTH - 12) % p
-                printf "{\"_kafka\":{\"topic\":\"events\",\"partition\":%d,\"offset\":%d},%s\n",
-                    part, next_offset[part]++, substr($0, 2)
-            }
-            END {
-                if (!managed) exit
-                printf "{\"_kafka_revoke\":{\"token\":\"bench\",\"lost\":false,\"partitions\":["
-                for (i = 0; i < p; i++)
-                    printf "%s{\"topic\":\"events\",\"partition\":%d}", i ? "," : "", i
-                print "]}}"
-            }' "$BENCH_NDJSON" >"$file"
-    fi
-    echo "$file"
-}
-
 bench_section "sp-window on Kafka records: a task per partition"
 bench_cmd "sp-window, no coordinates" "$BENCH_EVENTS" "$BENCH_NDJSON" "$SP_BIN/sp-window -q"
 for p in 4 128; do
