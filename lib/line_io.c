@@ -16,7 +16,6 @@
 
 #define READ_CHUNK (256 * 1024)
 #define OUT_CAPACITY (256 * 1024)
-#define PIPE_CAPACITY (1024 * 1024)
 
 struct line_reader {
     int fd;
@@ -221,12 +220,13 @@ out_buf *out_new(int fd)
     o->fd = fd;
     struct stat st;
     o->is_pipe = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
-    /* A 64 KB pipe holds a quarter of a full buffer, so its writer waits
-     * for the reader four times a flush; with four stages on two cores that
-     * costs the local pipeline about a sixth of its events/s. A
-     * refusal (pipe-max-size, the per-user pipe limit) leaves the pipe as
-     * it was, which only costs speed. */
-    if (o->is_pipe) (void)fcntl(fd, F_SETPIPE_SZ, PIPE_CAPACITY);
+    /* A pipe that holds one full buffer takes a flush in one write: a 64 KB
+     * pipe made the writer wait for its reader four times a flush, which
+     * with four stages on two cores cost the local pipeline about a sixth
+     * of its events/s. No larger: what the pipes hold is what a stalled
+     * reader leaves upstream. A refusal leaves the pipe as it was, which
+     * only costs speed. */
+    if (o->is_pipe) (void)fcntl(fd, F_SETPIPE_SZ, OUT_CAPACITY);
     o->buf = malloc(OUT_CAPACITY);
     if (!o->buf) abort();
     return o;

@@ -58,7 +58,8 @@ void line_reader_follow(line_reader *r);
 typedef struct out_buf out_buf;
 
 /* Buffered output to fd (not closed by out_free). When fd is a pipe, it is
- * asked to hold 1 MB (F_SETPIPE_SZ) where the system allows. */
+ * asked to hold one full buffer (256 KB, F_SETPIPE_SZ) where the system
+ * allows. */
 out_buf *out_new(int fd);
 
 /* Flush what is left, then free. Returns 0, or -1 with errno on write error. */
