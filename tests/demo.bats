@@ -169,15 +169,18 @@ holder() {
         >"$BATS_TEST_TMPDIR/kafka.out" 2>&1 3>&- &
     leader=$!
     set +m
-    wait_for "[ \"\$(curl -s '127.0.0.1:$port/metrics/regions/top' | jq '.regions | length')\" -gt 0 ]" 60
+    wait_for "curl -sf '127.0.0.1:$port/metrics/regions/top' | jq -e '.regions | length > 0' >/dev/null" 60
     curl -s "127.0.0.1:$port/metrics/regions/top" | jq -e '.regions | length > 0'
     broker=$(holder sp-kafka-mock)
     consumer=$(holder sp-kcat-in)
     [ -n "$broker" ] && [ -n "$consumer" ]
     kill -INT -- "-$leader"
     # The consumer leaves its group and ends while the broker still runs.
-    wait_for "! kill -0 $consumer 2>/dev/null"
-    kill -0 "$broker"
+    # Watched without a pause: the demo stops the broker moments after the
+    # pipelines have ended, well within one 50 ms step of wait_for.
+    run timeout 60 bash -c "while kill -0 $consumer 2>/dev/null; do :; done
+        kill -0 $broker 2>/dev/null && echo 'broker running' || echo 'broker gone'"
+    [ "$output" = "broker running" ]
     wait_for "! demo_running" 60 || true
     cat "$BATS_TEST_TMPDIR/kafka.out"
     ! demo_running
