@@ -171,9 +171,8 @@ holder() {
     set +m
     wait_for "curl -sf '127.0.0.1:$port/metrics/regions/top' | jq -e '.regions | length > 0' >/dev/null" 60
     curl -s "127.0.0.1:$port/metrics/regions/top" | jq -e '.regions | length > 0'
-    broker=$(holder sp-kafka-mock)
-    consumer=$(holder sp-kcat-in)
-    [ -n "$broker" ] && [ -n "$consumer" ]
+    wait_for "broker=\$(holder sp-kafka-mock) && [ -n \"\$broker\" ]"
+    wait_for "consumer=\$(holder sp-kcat-in) && [ -n \"\$consumer\" ]"
     kill -INT -- "-$leader"
     # The consumer leaves its group and ends while the broker still runs.
     # Watched without a pause: the demo stops the broker moments after the
