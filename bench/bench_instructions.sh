@@ -36,13 +36,10 @@ if [ -n "${BENCH_BASE_BIN:-}" ] && command -v valgrind >/dev/null; then
         head -n 200000 "$(kafka_input "$p")" >"$instr_dir/kafka-$p.ndjson"
         compare "sp-window, $p partitions" "$instr_dir/kafka-$p.ndjson" sp-window -q
     done
-    redis-server --port 0 --unixsocket "$instr_dir/redis.sock" --save "" --appendonly no \
-        --dir "$instr_dir" --daemonize yes --pidfile "$instr_dir/redis.pid" \
-        --logfile "$instr_dir/redis.log" >/dev/null
-    for _ in $(seq 100); do [ -S "$instr_dir/redis.sock" ] && break; sleep 0.05; done
+    bench_redis_start "$instr_dir"
     "$SP_BIN/sp-window" -q <"$instr_dir/events.ndjson" >"$instr_dir/results.ndjson"
     INSTR_REDIS=$instr_dir/redis.sock compare "sp-redis-sink" "$instr_dir/results.ndjson" \
         sp-redis-sink -q --socket "$instr_dir/redis.sock"
-    redis-cli -s "$instr_dir/redis.sock" shutdown nosave >/dev/null 2>&1
+    bench_redis_stop "$instr_dir"
     rm -rf "$instr_dir"
 fi

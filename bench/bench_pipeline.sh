@@ -4,13 +4,10 @@
 
 bench_section "pipeline: sp-replay | sp-validate | sp-window | sp-redis-sink into redis-server (2 cores)"
 pipeline_dir=$(mktemp -d)
-redis-server --port 0 --unixsocket "$pipeline_dir/redis.sock" --save "" --appendonly no \
-    --dir "$pipeline_dir" --daemonize yes --pidfile "$pipeline_dir/redis.pid" \
-    --logfile "$pipeline_dir/redis.log" >/dev/null
-for _ in $(seq 100); do [ -S "$pipeline_dir/redis.sock" ] && break; sleep 0.05; done
+bench_redis_start "$pipeline_dir"
 bench_cmd "local pipeline into Redis" "$BENCH_EVENTS" "$BENCH_CSV" \
     "$SP_BIN/sp-replay -q | $SP_BIN/sp-validate -q | $SP_BIN/sp-window -q | $SP_BIN/sp-redis-sink -q --socket $pipeline_dir/redis.sock"
-redis-cli -s "$pipeline_dir/redis.sock" shutdown nosave >/dev/null 2>&1
+bench_redis_stop "$pipeline_dir"
 rm -rf "$pipeline_dir"
 
 bench_section "latency: event in to result readable through sp-serve (bench/latency.py, ${BENCH_LATENCY_SECONDS:-6} s each)"

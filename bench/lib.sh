@@ -37,6 +37,19 @@ bench_section() {
     printf '\n%s\n' "$1" | tee -a "$BENCH_RESULTS"
 }
 
+# bench_redis_start DIR: a private redis-server (no persistence) listening
+# only on DIR/redis.sock, its files in DIR; back once the socket is there.
+bench_redis_start() {
+    redis-server --port 0 --unixsocket "$1/redis.sock" --save "" --appendonly no \
+        --dir "$1" --daemonize yes --pidfile "$1/redis.pid" --logfile "$1/redis.log" >/dev/null
+    for _ in $(seq 100); do [ -S "$1/redis.sock" ] && break; sleep 0.05; done
+}
+
+# bench_redis_stop DIR: stop the redis-server bench_redis_start DIR started.
+bench_redis_stop() {
+    redis-cli -s "$1/redis.sock" shutdown nosave >/dev/null 2>&1
+}
+
 # kafka_input P: the bench events as Kafka records of P partitions (region
 # modulo P), each partition's offsets counting from 0; with "managed", a
 # restore line per partition first and a revoke line of them all last, so
