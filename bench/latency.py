@@ -8,8 +8,8 @@ usage: latency.py SP_BIN [--rate EPS] [--emit-every MS] [--seconds S]
 Feeds RATE trip events a second of live traffic (event time = now) in
 regions 1-99 into the pipeline, and every 20 ms one probe event in region
 100 (at a random moment of its 10 ms tick, so that probes meet sp-window's
-emission period at every phase), then times each probe until it is visible at the end of the pipeline
-as far as --upto:
+emission period at every phase), then times each probe until it is visible
+at the end of the pipeline as far as --upto:
 
   validate  sp-validate wrote the probe's line
   window    sp-window wrote a result of the probe's window counting it

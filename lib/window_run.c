@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "clock.h"
 #include "control_line.h"
 #include "diag.h"
 #include "dlq.h"
 #include "event_time.h"
-#include "clock.h"
 #include "line_io.h"
 #include "loss.h"
 #include "metrics.h"
